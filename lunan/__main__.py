@@ -1,0 +1,3 @@
+from lunan.cli import main
+
+main()

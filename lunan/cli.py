@@ -1,0 +1,246 @@
+"""The `lunan` command: one entry point for operators."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from lunan import node
+from lunan.crypto import note
+from lunan.log import verify
+from lunan.log.log import Log
+
+app = typer.Typer(
+    help="数字鲁南 Digital Lunan — a city node of an alliance's verifiable ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+key_app = typer.Typer(help="The node's signing key.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+out = Console()
+err = Console(stderr=True)
+
+DirOption = Annotated[Path, typer.Option("--dir", help="The node directory.")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line saying what is wrong and how to fix it; nothing else."""
+    err.print(f"[bold red]错误 error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def init(
+    directory: DirOption,
+    alliance: Annotated[str, typer.Option(help="Alliance id, e.g. lunan.")],
+    city: Annotated[str, typer.Option(help="GB/T 2260 city code, 6 digits, e.g. 371300.")],
+    name: Annotated[str, typer.Option(help="City name, e.g. 临沂.")],
+    url: Annotated[
+        str, typer.Option(help="This node's URL as other members reach it.")
+    ] = node.DEFAULT_URL,
+    database: Annotated[
+        str, typer.Option(help="SQLAlchemy URL; relative SQLite paths are inside --dir.")
+    ] = node.DEFAULT_DATABASE,
+    origin: Annotated[
+        str | None, typer.Option(help="Log origin (default <alliance>/<city>).")
+    ] = None,
+) -> None:
+    """Create a node directory: config, Ed25519 key (0600), migrated database."""
+    config = node.NodeConfig(
+        alliance=alliance,
+        city=city,
+        name=name,
+        origin=origin or f"{alliance}/{city}",
+        url=url,
+        database=database,
+    )
+    try:
+        node.init_node(directory, config).dispose()
+    except (node.NodeError, ValueError) as e:
+        fail(str(e), 2)
+    out.print(f"已创建节点 created node {config.name} ({config.city}) in {directory}")
+    out.print(f"日志 log origin: {config.origin}")
+
+
+def _open(directory: Path) -> tuple[node.NodeConfig, Log]:
+    try:
+        config = node.load_config(directory)
+        key = node.load_key(directory)
+        engine = node.open_database(directory, config)
+    except (node.NodeError, ValueError) as e:
+        fail(str(e))
+    return config, Log(engine, node.OWN_LOG_ID, node.signer(config, key))
+
+
+@key_app.command("show")
+def key_show(directory: DirOption) -> None:
+    """Print the node's verifier key (C2SP vkey: name+keyid+base64(0x01‖public key))."""
+    try:
+        config = node.load_config(directory)
+        key = node.load_key(directory)
+    except (node.NodeError, ValueError) as e:
+        fail(str(e))
+    print(node.signer(config, key).vkey())
+
+
+@app.command()
+def serve(
+    directory: DirOption,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: the port of the node URL).")
+    ] = None,
+) -> None:
+    """Serve the node: tlog-tiles under /log/v1/, the JSON API under /api/v1/."""
+    import uvicorn
+
+    from lunan.web.app import create_app
+
+    config, log = _open(directory)
+    app_ = create_app(directory, log)
+    out.print(
+        f"{config.name} ({config.city}) 节点服务 serving on http://{host}:{port or config.port}"
+    )
+    uvicorn.run(app_, host=host, port=port or config.port, log_level="warning")
+
+
+@app.command("verify")
+def verify_cmd(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Audit this node's own log.")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Audit the log a node serves at this URL.")
+    ] = None,
+    vkey: Annotated[str | None, typer.Option(help="The log's verifier key (with --url).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: every core).")] = None,
+) -> None:
+    """Audit a whole log from scratch: leaves, tiles, root and every checkpoint."""
+    if (directory is None) == (url is None):
+        fail("give either --dir DIR or --url URL --vkey VKEY", 2)
+    source: verify.Source
+    if url is not None:
+        if vkey is None:
+            fail("--url needs --vkey, the log's verifier key (from `lunan key show`)", 2)
+        try:
+            verifier = note.parse_vkey(vkey)
+        except note.NoteError as e:
+            fail(f"--vkey: {e}", 2)
+        source = verify.HttpSource(url)
+    else:
+        assert directory is not None
+        _, log = _open(directory)
+        verifier = log.verifier()
+        source = verify.DatabaseSource(
+            str(log.engine.url.render_as_string(hide_password=False)), log.store.log_id
+        )
+        log.close()
+    with Progress(
+        TextColumn("[bold]校验 verifying"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} entries"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("verify", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            report = verify.verify_log(source, verifier, progress, workers)
+        except verify.VerifyError as e:
+            fail(f"{verifier.name}: {e}")
+    tiles_note = ", tiles checked" if report.tiles_checked else ""
+    out.print(
+        f"OK {report.origin}: {report.size} entries, root {report.root.hex()[:16]}…, "
+        f"{report.checkpoints} checkpoint(s) consistent{tiles_note}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo nodes live.")] = Path(
+        "demo-data"
+    ),
+    base_port: Annotated[int, typer.Option(help="Port of the first node; others follow.")] = 8701,
+    check: Annotated[
+        bool, typer.Option("--check", help="Verify every node over HTTP, stop, exit.")
+    ] = False,
+) -> None:
+    """Run the 鲁南经济圈 demo nodes on 127.0.0.1 until Ctrl-C."""
+    import subprocess
+    import time
+
+    import httpx
+    from rich.table import Table
+
+    from lunan import demo as d
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        prepared = d.prepare(directory, d.cities_for_stage(), base_port)
+        nodes = d.start(prepared, directory)
+    except (d.DemoError, node.NodeError, ValueError) as e:
+        fail(str(e))
+    try:
+        d.wait_healthy(nodes)
+        d.write_manifest(directory, nodes)
+        table = Table(title="鲁南经济圈 demo nodes")
+        table.add_column("城市 city", no_wrap=True)
+        table.add_column("URL", no_wrap=True)
+        table.add_column("日志规模 log size", justify="right")
+        table.add_column("验证密钥 vkey", overflow="fold")
+        vkeys = {}
+        for n in nodes:
+            info = httpx.get(f"{n.url}/api/v1/log", timeout=10).json()
+            vkeys[n.url] = info["vkey"]
+            table.add_row(f"{n.city.name} {n.city.code}", n.url, str(info["size"]), info["vkey"])
+        out.print(table)
+        if check:
+            for n in nodes:
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "lunan",
+                    "verify",
+                    "--url",
+                    n.url,
+                    "--vkey",
+                    vkeys[n.url],
+                ]
+                if subprocess.run(cmd, check=False).returncode != 0:
+                    fail(f"{n.city.name} node at {n.url} does not verify")
+            out.print("demo check passed: every node serves a log that verifies")
+            return
+        first = nodes[0]
+        out.print(f"试试 try:  curl {first.url}/log/v1/checkpoint")
+        out.print(f"           lunan verify --url {first.url} --vkey {vkeys[first.url]}")
+        out.print(f"节点清单 nodes listed in {directory / 'demo.json'}; Ctrl-C 停止 stops them")
+        while all(n.process.poll() is None for n in nodes):
+            time.sleep(0.5)
+        fail("a demo node stopped unexpectedly; see the .log files in " + str(directory))
+    except d.DemoError as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        out.print("正在停止 stopping…")
+    finally:
+        d.stop(nodes)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

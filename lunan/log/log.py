@@ -1,0 +1,214 @@
+"""The node's own log: appends with group commit, and a new signed checkpoint per commit.
+
+Group commit without a background thread: callers queue their entries; whoever finds no
+commit under way becomes the leader, takes everything queued, writes it in one transaction
+with one checkpoint, and wakes the others. While it commits, new callers queue up behind it,
+so batches grow with load. `append` returns only after the commit that holds its entries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from lunan.crypto import note
+from lunan.log import checkpoint as cp
+from lunan.log import merkle, tiles
+from lunan.log.store import LogIntegrityError, TreeBuilder, TreeStore, write_batch
+
+MAX_BATCH_ENTRIES = 8192
+
+
+class AppendError(ValueError):
+    """Entries that cannot go into the log (too large); nothing was appended."""
+
+
+@dataclass
+class _Pending:
+    entries: Sequence[bytes]
+    first: int = -1
+    error: BaseException | None = None
+    done: bool = False
+
+
+@dataclass
+class _Queue:
+    items: list[_Pending] = field(default_factory=list)
+    committing: bool = False
+
+
+class Log:
+    """One log this node writes. Thread-safe; one writing process per log."""
+
+    def __init__(self, engine: Engine, log_id: int, signer: note.Signer) -> None:
+        self.engine = engine
+        self.store = TreeStore(engine, log_id)
+        self.signer = signer
+        self._cv = threading.Condition()
+        self._queue = _Queue()
+        self._builder: TreeBuilder | None = None
+        self._latest: tuple[int, str] | None = self.store.latest()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def size(self) -> int:
+        latest = self._latest
+        return latest[0] if latest else 0
+
+    def checkpoint(self) -> str:
+        """The latest signed checkpoint (a C2SP signed note)."""
+        if self._latest is None:
+            self._sign_empty()
+        assert self._latest is not None
+        return self._latest[1]
+
+    def refresh(self) -> None:
+        """Re-read the latest checkpoint (another process may have appended)."""
+        with self._cv:
+            self._latest = self.store.latest()
+            self._builder = None
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def append(self, entries: Sequence[bytes]) -> int:
+        """Append entries in order; return the index of the first once they are committed."""
+        for e in entries:
+            if len(e) > tiles.MAX_ENTRY_SIZE:
+                raise AppendError(
+                    f"an entry has {len(e)} bytes; the most is {tiles.MAX_ENTRY_SIZE}: "
+                    "store large data elsewhere and log its hash"
+                )
+        if not entries:
+            return self.size()
+        mine = _Pending(list(entries))
+        with self._cv:
+            self._queue.items.append(mine)
+            while not mine.done:
+                if self._queue.committing:
+                    self._cv.wait()
+                    continue
+                # Lead: take what is queued (ours may wait for the next batch if this one is full).
+                self._queue.committing = True
+                batch = self._take_batch()
+                self._cv.release()
+                try:
+                    self._commit(batch)
+                finally:
+                    self._cv.acquire()
+                    for p in batch:
+                        p.done = True
+                    self._queue.committing = False
+                    self._cv.notify_all()
+            return self._result(mine)
+
+    def _take_batch(self) -> list[_Pending]:
+        batch: list[_Pending] = []
+        count = 0
+        while self._queue.items:
+            nxt = self._queue.items[0]
+            if batch and count + len(nxt.entries) > MAX_BATCH_ENTRIES:
+                break
+            batch.append(self._queue.items.pop(0))
+            count += len(nxt.entries)
+        return batch
+
+    @staticmethod
+    def _result(p: _Pending) -> int:
+        if p.error is not None:
+            raise p.error
+        return p.first
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            self._write(batch)
+        except Exception as e:  # every caller in the batch gets the same error
+            for p in batch:
+                p.error = e
+
+    def _write(self, batch: list[_Pending]) -> None:
+        entries = [e for p in batch for e in p.entries]
+        for attempt in range(2):
+            builder = self._current_builder()
+            start = builder.edge.size
+            new_builder, rows = builder.extend([merkle.leaf_hash(e) for e in entries])
+            signed = self._sign(new_builder.edge.size, new_builder.edge.root())
+            try:
+                with self.engine.begin() as conn:
+                    write_batch(conn, self.store.log_id, start, entries, rows, signed)
+            except IntegrityError:
+                # Another process appended behind our back: reload and try once more.
+                self.refresh()
+                if attempt:
+                    raise
+                continue
+            self._builder = new_builder
+            self._latest = (signed[0], signed[1])
+            offset = start
+            for p in batch:
+                p.first = offset
+                offset += len(p.entries)
+            return
+
+    def _current_builder(self) -> TreeBuilder:
+        if self._builder is None:
+            latest = self.store.latest()
+            size = latest[0] if latest else 0
+            builder = TreeBuilder.load(self.store, size)
+            self._check_matches_checkpoint(builder, latest)
+            self._builder = builder
+        return self._builder
+
+    def _check_matches_checkpoint(
+        self, builder: TreeBuilder, latest: tuple[int, str] | None
+    ) -> None:
+        """Never extend (and so never sign over) a stored tree that differs from what we signed."""
+        size = builder.edge.size
+        count, top = self.store.entry_count()
+        if count != size or (size and top != size - 1):
+            raise LogIntegrityError(
+                f"the log stores {count} entries but its checkpoint says {size}: "
+                "run `lunan verify --dir` and restore from backup"
+            )
+        if latest is not None:
+            signed = cp.open_signed(latest[1], self.verifier())
+            if signed.root != builder.edge.root():
+                raise LogIntegrityError(
+                    f"stored tree at size {size} does not match its signed checkpoint: "
+                    "run `lunan verify --dir` and restore from backup"
+                )
+
+    def _sign(self, size: int, root: bytes) -> tuple[int, str, str]:
+        body = cp.Checkpoint(self.signer.name, size, root)
+        signed_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        return size, cp.sign(body, self.signer), signed_at
+
+    def _sign_empty(self) -> None:
+        """A log that never had an entry still publishes a signed checkpoint of size 0."""
+        with self._cv:
+            while self._queue.committing:
+                self._cv.wait()
+            if self.store.latest() is None:
+                signed = self._sign(0, merkle.EMPTY_ROOT)
+                try:
+                    with self.engine.begin() as conn:
+                        write_batch(conn, self.store.log_id, 0, [], [], signed)
+                except IntegrityError:
+                    pass  # another process signed it first
+            self._latest = self.store.latest()
+
+    def verifier(self) -> note.Verifier:
+        return note.parse_vkey(self.signer.vkey())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Log:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

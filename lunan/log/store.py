@@ -1,0 +1,313 @@
+"""A Merkle log kept in the database: reading entries, tiles, nodes and proofs, and writing
+batches of entries with the tiles they complete.
+
+Several logs share the tables (the node's own and, later, copies of other members' logs);
+each `TreeStore` works on one `log_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, func, insert, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lunan.log import merkle, tiles
+from lunan.log.merkle import Node
+from lunan.storage.schema import log_checkpoints, log_entries, log_tiles
+
+TileKey = tuple[int, int]  # (tile level, tile index)
+
+
+class LogIntegrityError(RuntimeError):
+    """The stored tree does not match what was signed: refuse to extend it."""
+
+
+@dataclass(frozen=True)
+class StoredTile:
+    width: int
+    nodes: bytes
+
+    def node(self, r: int, pos: int) -> bytes:
+        return tiles.node_in_tile(self.nodes, self.width, r, pos)
+
+    def levels(self) -> list[list[bytes]]:
+        out: list[list[bytes]] = []
+        for r in range(tiles.TILE_HEIGHT):
+            start = tiles.level_offset(self.width, r)
+            out.append(
+                [
+                    self.nodes[start + i * merkle.HASH_SIZE : start + (i + 1) * merkle.HASH_SIZE]
+                    for i in range(self.width >> r)
+                ]
+            )
+        return out
+
+
+class TreeStore:
+    """Read access to one stored log."""
+
+    def __init__(self, engine: Engine, log_id: int) -> None:
+        self.engine = engine
+        self.log_id = log_id
+
+    # --- checkpoints -----------------------------------------------------------------------
+
+    def latest(self, conn: Connection | None = None) -> tuple[int, str] | None:
+        """(size, signed note) of the newest checkpoint, or None for a log never signed."""
+        q = (
+            select(log_checkpoints.c.size, log_checkpoints.c.note)
+            .where(log_checkpoints.c.log_id == self.log_id)
+            .order_by(log_checkpoints.c.size.desc())
+            .limit(1)
+        )
+        with self._conn(conn) as c:
+            row = c.execute(q).first()
+        return (row.size, row.note) if row else None
+
+    def size(self) -> int:
+        latest = self.latest()
+        return latest[0] if latest else 0
+
+    def checkpoints(self) -> Iterator[tuple[int, str]]:
+        """Every stored checkpoint, oldest first (streamed)."""
+        q = (
+            select(log_checkpoints.c.size, log_checkpoints.c.note)
+            .where(log_checkpoints.c.log_id == self.log_id)
+            .order_by(log_checkpoints.c.size)
+        )
+        with self.engine.connect() as c:
+            for row in c.execution_options(yield_per=1000).execute(q):
+                yield row.size, row.note
+
+    def count_checkpoints(self) -> int:
+        q = select(func.count()).where(log_checkpoints.c.log_id == self.log_id)
+        with self.engine.connect() as c:
+            return int(c.execute(q).scalar_one())
+
+    # --- entries ---------------------------------------------------------------------------
+
+    def entries(self, begin: int, end: int) -> list[bytes]:
+        q = (
+            select(log_entries.c.data)
+            .where(log_entries.c.log_id == self.log_id)
+            .where(log_entries.c.idx >= begin, log_entries.c.idx < end)
+            .order_by(log_entries.c.idx)
+        )
+        with self.engine.connect() as c:
+            return [bytes(r[0]) for r in c.execute(q)]
+
+    def iter_entries(self, begin: int = 0) -> Iterator[tuple[int, bytes]]:
+        """All entries from `begin` on, in index order, streamed."""
+        q = (
+            select(log_entries.c.idx, log_entries.c.data)
+            .where(log_entries.c.log_id == self.log_id, log_entries.c.idx >= begin)
+            .order_by(log_entries.c.idx)
+        )
+        with self.engine.connect() as c:
+            for row in c.execution_options(yield_per=10000).execute(q):
+                yield row[0], bytes(row[1])
+
+    def entry_count(self, conn: Connection | None = None) -> tuple[int, int | None]:
+        """(number of stored entries, highest index) — cheap checks of the stored shape."""
+        q = select(func.count(), func.max(log_entries.c.idx)).where(
+            log_entries.c.log_id == self.log_id
+        )
+        with self._conn(conn) as c:
+            count, top = c.execute(q).one()
+        return int(count), top
+
+    # --- tiles and nodes -------------------------------------------------------------------
+
+    def load_tiles(
+        self, keys: Iterable[TileKey], conn: Connection | None = None
+    ) -> dict[TileKey, StoredTile]:
+        wanted = list(set(keys))
+        if not wanted:
+            return {}
+        q = select(log_tiles.c.level, log_tiles.c.idx, log_tiles.c.width, log_tiles.c.nodes).where(
+            log_tiles.c.log_id == self.log_id,
+            tuple_(log_tiles.c.level, log_tiles.c.idx).in_(wanted),
+        )
+        with self._conn(conn) as c:
+            return {(r.level, r.idx): StoredTile(r.width, bytes(r.nodes)) for r in c.execute(q)}
+
+    def iter_tiles(self, level: int) -> Iterator[tuple[int, StoredTile]]:
+        q = (
+            select(log_tiles.c.idx, log_tiles.c.width, log_tiles.c.nodes)
+            .where(log_tiles.c.log_id == self.log_id, log_tiles.c.level == level)
+            .order_by(log_tiles.c.idx)
+        )
+        with self.engine.connect() as c:
+            for r in c.execution_options(yield_per=256).execute(q):
+                yield r.idx, StoredTile(r.width, bytes(r.nodes))
+
+    def nodes(self, wanted: Iterable[Node], conn: Connection | None = None) -> dict[Node, bytes]:
+        """Hashes of complete nodes, one query for all the tiles they live in."""
+        located = {n: tiles.node_location(n) for n in wanted}
+        stored = self.load_tiles(((lv, ti) for lv, ti, _, _ in located.values()), conn)
+        out: dict[Node, bytes] = {}
+        for n, (lv, ti, r, pos) in located.items():
+            tile = stored.get((lv, ti))
+            if tile is None:
+                raise LogIntegrityError(f"tile {lv}/{ti} holding node {n} is missing")
+            out[n] = tile.node(r, pos)
+        return out
+
+    def _proof(self, plan: merkle.Plan) -> list[bytes]:
+        found = self.nodes(n for nodes in plan for n in nodes)
+        return merkle.build_proof(plan, found.__getitem__)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        self._check_size(size)
+        return self._proof(merkle.inclusion_plan(index, size))
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        self._check_size(new)
+        return self._proof(merkle.consistency_plan(old, new))
+
+    def root(self, size: int, conn: Connection | None = None) -> bytes:
+        """The tree hash at any size up to the stored one, from stored nodes."""
+        edge = merkle.range_nodes(0, size)
+        found = self.nodes(edge, conn)
+        return merkle.fold([found[n] for n in edge])
+
+    def leaf_hash(self, index: int) -> bytes:
+        return self.nodes([(0, index)])[(0, index)]
+
+    def served_tile(self, ref: tiles.TileRef) -> bytes | None:
+        """A tile's hashes as tlog-tiles serves them, or None if the tree is not that big."""
+        if ref.level < 0:
+            raise ValueError("entry bundles are served by entries()")
+        stored = self.load_tiles([(ref.level, ref.index)]).get((ref.level, ref.index))
+        if stored is None or stored.width < ref.width:
+            return None
+        return tiles.first_level(stored.nodes, ref.width)
+
+    def _check_size(self, size: int) -> None:
+        current = self.size()
+        if size > current:
+            raise merkle.ProofError(f"size {size} is larger than the log ({current})")
+
+    def _conn(self, conn: Connection | None) -> _ConnCtx:
+        return _ConnCtx(self.engine, conn)
+
+
+class _ConnCtx:
+    """Use the caller's connection (inside its transaction) or open a short-lived one."""
+
+    def __init__(self, engine: Engine, conn: Connection | None) -> None:
+        self.engine, self.conn = engine, conn
+        self.own: Connection | None = None
+
+    def __enter__(self) -> Connection:
+        if self.conn is not None:
+            return self.conn
+        own = self.own = self.engine.connect()
+        return own
+
+    def __exit__(self, *exc: object) -> None:
+        if self.own is not None:
+            self.own.close()
+
+
+@dataclass
+class _OpenTile:
+    index: int
+    levels: list[list[bytes]] = field(default_factory=lambda: [[] for _ in range(8)])
+
+
+class TreeBuilder:
+    """The growing right edge of a stored tree: its compact range and its unfinished tiles.
+
+    `extend` works on copies so that a failed transaction leaves the builder as it was;
+    the caller adopts the result with `adopt` only after commit.
+    """
+
+    def __init__(self, edge: merkle.CompactRange, open_tiles: dict[int, _OpenTile]) -> None:
+        self.edge = edge
+        self.open_tiles = open_tiles
+
+    @classmethod
+    def load(cls, store: TreeStore, size: int, conn: Connection | None = None) -> TreeBuilder:
+        edge_nodes = merkle.range_nodes(0, size)
+        found = store.nodes(edge_nodes, conn)
+        edge = merkle.CompactRange(size, [found[n] for n in edge_nodes])
+        open_tiles: dict[int, _OpenTile] = {}
+        level = 0
+        while size >> (tiles.TILE_HEIGHT * level):
+            full, width = tiles.tiles_for_size(level, size)
+            if width:
+                stored = store.load_tiles([(level, full)], conn).get((level, full))
+                if stored is None or stored.width != width:
+                    raise LogIntegrityError(f"partial tile {level}/{full} is missing or short")
+                open_tiles[level] = _OpenTile(full, stored.levels())
+            level += 1
+        return cls(edge, open_tiles)
+
+    def extend(self, leaf_hashes: Sequence[bytes]) -> tuple[TreeBuilder, list[dict[str, object]]]:
+        """A new builder with the leaves added, and the tile rows to write for them."""
+        edge = self.edge.copy()
+        open_tiles = {
+            lv: _OpenTile(t.index, [list(x) for x in t.levels]) for lv, t in self.open_tiles.items()
+        }
+        touched: dict[TileKey, _OpenTile] = {}
+
+        def completed(height: int, index: int, value: bytes) -> None:
+            level, tidx, r, pos = tiles.node_location((height, index))
+            tile = open_tiles.get(level)
+            if tile is None or tile.index != tidx:
+                tile = open_tiles[level] = _OpenTile(tidx)
+            if len(tile.levels[r]) != pos:
+                raise LogIntegrityError(f"node {(height, index)} out of order in its tile")
+            tile.levels[r].append(value)
+            touched[(level, tidx)] = tile
+
+        for h in leaf_hashes:
+            edge.append(h, completed)
+        rows: list[dict[str, object]] = [
+            {
+                "level": level,
+                "idx": tidx,
+                "width": len(tile.levels[0]),
+                "nodes": tiles.pack_tile(tile.levels),
+            }
+            for (level, tidx), tile in touched.items()
+        ]
+        # Full tiles never change again: keep only unfinished ones in memory.
+        open_tiles = {lv: t for lv, t in open_tiles.items() if len(t.levels[0]) < tiles.TILE_WIDTH}
+        return TreeBuilder(edge, open_tiles), rows
+
+
+def write_batch(
+    conn: Connection,
+    log_id: int,
+    start: int,
+    entries: Sequence[bytes],
+    tile_rows: list[dict[str, object]],
+    checkpoint: tuple[int, str, str] | None,
+) -> None:
+    """Insert entries, upsert tiles and add a checkpoint, inside the caller's transaction.
+
+    The entries' primary key makes a second writer that raced us fail here, before anything
+    inconsistent could be signed.
+    """
+    if entries:
+        conn.execute(
+            insert(log_entries),
+            [{"log_id": log_id, "idx": start + i, "data": e} for i, e in enumerate(entries)],
+        )
+    if tile_rows:
+        upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        stmt = upsert(log_tiles)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["log_id", "level", "idx"],
+            set_={"width": stmt.excluded.width, "nodes": stmt.excluded.nodes},
+        )
+        conn.execute(stmt, [{"log_id": log_id, **row} for row in tile_rows])
+    if checkpoint:
+        size, note, signed_at = checkpoint
+        conn.execute(
+            insert(log_checkpoints).values(log_id=log_id, size=size, note=note, signed_at=signed_at)
+        )

@@ -1,0 +1,139 @@
+"""C2SP tlog-tiles: tile coordinates, paths, entry bundles, and where a node lives in a tile.
+
+A tile at level L, index N holds up to 256 consecutive node hashes of height 8·L. We store
+each tile together with its internal levels (heights 8·L+1 … 8·L+7), so any node of the
+tree is one row lookup away; the served tile is just the first level.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from lunan.log.merkle import HASH_SIZE, Node
+
+TILE_HEIGHT = 8
+TILE_WIDTH = 1 << TILE_HEIGHT
+MAX_ENTRY_SIZE = 0xFFFF  # entry bundles prefix each entry with a uint16 length
+
+
+class TilePathError(ValueError):
+    """A tile path that tlog-tiles does not allow."""
+
+
+@dataclass(frozen=True)
+class TileRef:
+    level: int  # tile level; the special "entries" tiles use level -1
+    index: int
+    width: int  # 1..256; 256 is a full tile
+
+    @property
+    def full(self) -> bool:
+        return self.width == TILE_WIDTH
+
+
+def format_index(n: int) -> str:
+    """1234067 → x001/x234/067 (three-digit groups, x on all but the last)."""
+    groups = []
+    while True:
+        groups.append(f"{n % 1000:03d}")
+        n //= 1000
+        if n == 0:
+            break
+    groups.reverse()
+    return "/".join(["x" + g for g in groups[:-1]] + [groups[-1]])
+
+
+def tile_path(ref: TileRef) -> str:
+    level = "entries" if ref.level < 0 else str(ref.level)
+    path = f"tile/{level}/{format_index(ref.index)}"
+    return path if ref.full else f"{path}.p/{ref.width}"
+
+
+_PATH = re.compile(r"^(?P<level>entries|\d{1,2})/(?P<index>(?:x\d{3}/)*\d{3})(?:\.p/(?P<w>\d+))?$")
+
+
+def parse_tile_path(path: str) -> TileRef:
+    """Parse the part after `tile/`, e.g. `0/x001/234.p/17` or `entries/000`."""
+    m = _PATH.match(path)
+    if not m:
+        raise TilePathError(f"not a tile path: {path!r}")
+    level = -1 if m["level"] == "entries" else int(m["level"])
+    if level > 63 or (len(m["level"]) > 1 and m["level"][0] == "0"):
+        raise TilePathError(f"bad tile level in {path!r}")
+    index = int(m["index"].replace("x", "").replace("/", ""))
+    width = TILE_WIDTH
+    if m["w"] is not None:
+        width = int(m["w"])
+        if not 1 <= width < TILE_WIDTH or str(width) != m["w"]:
+            raise TilePathError(f"partial tile width must be 1..255 in {path!r}")
+    if format_index(index) != m["index"]:
+        raise TilePathError(f"non-canonical tile index in {path!r}")
+    return TileRef(level, index, width)
+
+
+def tiles_for_size(level: int, size: int) -> tuple[int, int]:
+    """For a tree of `size` leaves: (number of full tiles, width of the partial one) at `level`."""
+    nodes = size >> (TILE_HEIGHT * level)
+    return nodes // TILE_WIDTH, nodes % TILE_WIDTH
+
+
+def tile_width_at(ref_level: int, index: int, size: int) -> int:
+    """How many hashes tile (level, index) holds in a tree of `size` leaves (0 if none)."""
+    nodes = size >> (TILE_HEIGHT * ref_level)
+    return max(0, min(TILE_WIDTH, nodes - index * TILE_WIDTH))
+
+
+# --- where nodes live inside a stored tile -------------------------------------------------
+
+
+def node_location(node: Node) -> tuple[int, int, int, int]:
+    """(tile level, tile index, height within the tile 0..7, position at that height)."""
+    height, index = node
+    level, r = divmod(height, TILE_HEIGHT)
+    per_tile = TILE_WIDTH >> r  # nodes of height r in one tile
+    return level, index // per_tile, r, index % per_tile
+
+
+def level_offset(width: int, r: int) -> int:
+    """Byte offset of height r inside a stored tile whose first level has `width` hashes."""
+    return HASH_SIZE * sum(width >> j for j in range(r))
+
+
+def stored_size(width: int) -> int:
+    return level_offset(width, TILE_HEIGHT)
+
+
+def node_in_tile(blob: bytes, width: int, r: int, pos: int) -> bytes:
+    if pos >= width >> r:
+        raise KeyError(f"node at height {r}, position {pos} is not complete in this tile")
+    start = level_offset(width, r) + pos * HASH_SIZE
+    return blob[start : start + HASH_SIZE]
+
+
+def pack_tile(levels: Sequence[Sequence[bytes]]) -> bytes:
+    """Stored form: the 8 levels of a tile concatenated, level 0 first."""
+    return b"".join(b"".join(level) for level in levels)
+
+
+def first_level(blob: bytes, width: int) -> bytes:
+    """The served tile: the level-0 hashes only."""
+    return blob[: width * HASH_SIZE]
+
+
+def bundle_entries(entries: Sequence[bytes]) -> bytes:
+    """tlog-tiles entry bundle: each entry prefixed by its big-endian uint16 length."""
+    return b"".join(len(e).to_bytes(2, "big") + e for e in entries)
+
+
+def unbundle_entries(data: bytes) -> Iterator[bytes]:
+    i = 0
+    while i < len(data):
+        if i + 2 > len(data):
+            raise ValueError("entry bundle ends inside a length prefix")
+        n = int.from_bytes(data[i : i + 2], "big")
+        if i + 2 + n > len(data):
+            raise ValueError("entry bundle ends inside an entry")
+        yield data[i + 2 : i + 2 + n]
+        i += 2 + n

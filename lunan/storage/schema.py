@@ -1,0 +1,58 @@
+"""The node's tables (SQLAlchemy Core). Alembic migrations create them; keep the two in step."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# Every log this node stores: its own (id 1) and, once it follows them, other members' logs.
+logs = Table(
+    "logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("origin", Text, nullable=False, unique=True),
+    Column("vkey", Text, nullable=False),
+)
+
+# The entries, exactly the bytes that were hashed into leaves.
+log_entries = Table(
+    "log_entries",
+    metadata,
+    Column("log_id", Integer, ForeignKey("logs.id"), primary_key=True),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Hash tiles (C2SP tlog-tiles) with their internal levels; see lunan.log.tiles.
+log_tiles = Table(
+    "log_tiles",
+    metadata,
+    Column("log_id", Integer, ForeignKey("logs.id"), primary_key=True),
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("width", SmallInteger, nullable=False),
+    Column("nodes", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Every signed checkpoint, kept so that anyone can check each is consistent with the next.
+log_checkpoints = Table(
+    "log_checkpoints",
+    metadata,
+    Column("log_id", Integer, ForeignKey("logs.id"), primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("note", Text, nullable=False),
+    Column("signed_at", Text, nullable=False),
+)

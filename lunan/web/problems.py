@@ -1,0 +1,73 @@
+"""RFC 9457 problem details: every error the API returns, with a stable `type` per failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:lunan:problem:"
+
+
+class Problem(Exception):
+    """Raise from an endpoint to answer with a problem document."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail, self.extra = (
+            status,
+            slug,
+            title,
+            detail,
+            extra,
+        )
+
+
+def problem_response(
+    status: int, slug: str, title: str, detail: str, instance: str, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": TYPE_PREFIX + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def install(app: FastAPI) -> None:
+    """Make every error — ours, validation, unknown routes — a problem document."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(
+            exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extra
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"where": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['where']}: {e['problem']}" for e in errors)
+        return problem_response(
+            400,
+            "invalid-parameters",
+            "请求参数无效 Invalid parameters",
+            detail,
+            request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem_response(
+            exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path
+        )

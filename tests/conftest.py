@@ -1,0 +1,33 @@
+"""Shared fixtures: every storage test runs on SQLite and, when LUNAN_TEST_POSTGRES is set,
+on PostgreSQL too, each test in a schema of its own."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+POSTGRES = os.environ.get("LUNAN_TEST_POSTGRES")
+BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES else [])]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database URL for a node: SQLite inside the node dir, or an isolated PG schema."""
+    if request.param == "sqlite":
+        yield "sqlite:///node.db"
+        return
+    assert POSTGRES is not None
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    dsn = make_url(POSTGRES).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in POSTGRES else "?"
+    yield f"{POSTGRES}{sep}options={quote(f'-csearch_path={schema}')}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -1,0 +1,49 @@
+"""Test data, made in one place."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from lunan import node
+from lunan.log import Log, open_log
+
+LINYI = node.NodeConfig(
+    alliance="lunan",
+    city="371300",
+    name="临沂",
+    origin="lunan/371300",
+    url="http://127.0.0.1:8701",
+    database=node.DEFAULT_DATABASE,
+)
+
+
+def make_node(directory: Path, database: str = node.DEFAULT_DATABASE, **changes: str) -> Path:
+    """An initialised node directory (临沂 unless changed); its log holds the genesis entry."""
+    config = node.NodeConfig(**{**LINYI.__dict__, "database": database, **changes})
+    node.init_node(directory, config).dispose()
+    return directory
+
+
+def entry(i: int, size: int = 300) -> bytes:
+    """A deterministic entry of about `size` bytes that names its sequence number."""
+    head = f'{{"seq":{i},"pad":"'.encode()
+    pad = hashlib.sha256(str(i).encode()).hexdigest().encode()
+    body = (pad * (size // len(pad) + 1))[: max(0, size - len(head) - 2)]
+    return head + body + b'"}'
+
+
+def entries(start: int, count: int, size: int = 300) -> list[bytes]:
+    return [entry(i, size) for i in range(start, start + count)]
+
+
+def filled_log(directory: Path, count: int, database: str = node.DEFAULT_DATABASE) -> Log:
+    """A node whose log holds the genesis entry plus `count` entries, in batches."""
+    make_node(directory, database)
+    log = open_log(directory)
+    done = 0
+    while done < count:
+        n = min(5000, count - done)
+        log.append(entries(done, n))
+        done += n
+    return log
