@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 from lunan import node
 from lunan.log import Log, open_log
@@ -47,3 +56,48 @@ def filled_log(directory: Path, count: int, database: str = node.DEFAULT_DATABAS
         log.append(entries(done, n))
         done += n
     return log
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def lunan_command(*args: str) -> list[str]:
+    """The `lunan` CLI as a real process, with this interpreter."""
+    return [sys.executable, "-m", "lunan", *args]
+
+
+@contextmanager
+def serving(directory: Path, port: int) -> Iterator[str]:
+    """`lunan serve` as a real process; yields its URL once it answers, stops it after."""
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        lunan_command("serve", "--dir", str(directory), "--port", str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"lunan serve did not answer at {url}"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()

@@ -7,7 +7,7 @@ each `TreeStore` works on one `log_id`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, func, insert, select, tuple_
@@ -70,15 +70,15 @@ class TreeStore:
         latest = self.latest()
         return latest[0] if latest else 0
 
-    def checkpoints(self) -> Iterator[tuple[int, str]]:
+    def checkpoints(self) -> Generator[tuple[int, str]]:
         """Every stored checkpoint, oldest first (streamed)."""
         q = (
             select(log_checkpoints.c.size, log_checkpoints.c.note)
             .where(log_checkpoints.c.log_id == self.log_id)
             .order_by(log_checkpoints.c.size)
         )
-        with self.engine.connect() as c:
-            for row in c.execution_options(yield_per=1000).execute(q):
+        with self.engine.connect() as c, c.execution_options(yield_per=1000).execute(q) as rows:
+            for row in rows:
                 yield row.size, row.note
 
     def count_checkpoints(self) -> int:
@@ -97,17 +97,6 @@ class TreeStore:
         )
         with self.engine.connect() as c:
             return [bytes(r[0]) for r in c.execute(q)]
-
-    def iter_entries(self, begin: int = 0) -> Iterator[tuple[int, bytes]]:
-        """All entries from `begin` on, in index order, streamed."""
-        q = (
-            select(log_entries.c.idx, log_entries.c.data)
-            .where(log_entries.c.log_id == self.log_id, log_entries.c.idx >= begin)
-            .order_by(log_entries.c.idx)
-        )
-        with self.engine.connect() as c:
-            for row in c.execution_options(yield_per=10000).execute(q):
-                yield row[0], bytes(row[1])
 
     def entry_count(self, conn: Connection | None = None) -> tuple[int, int | None]:
         """(number of stored entries, highest index) — cheap checks of the stored shape."""
@@ -132,16 +121,6 @@ class TreeStore:
         )
         with self._conn(conn) as c:
             return {(r.level, r.idx): StoredTile(r.width, bytes(r.nodes)) for r in c.execute(q)}
-
-    def iter_tiles(self, level: int) -> Iterator[tuple[int, StoredTile]]:
-        q = (
-            select(log_tiles.c.idx, log_tiles.c.width, log_tiles.c.nodes)
-            .where(log_tiles.c.log_id == self.log_id, log_tiles.c.level == level)
-            .order_by(log_tiles.c.idx)
-        )
-        with self.engine.connect() as c:
-            for r in c.execution_options(yield_per=256).execute(q):
-                yield r.idx, StoredTile(r.width, bytes(r.nodes))
 
     def nodes(self, wanted: Iterable[Node], conn: Connection | None = None) -> dict[Node, bytes]:
         """Hashes of complete nodes, one query for all the tiles they live in."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
@@ -55,10 +56,10 @@ class DatabaseSource:
     def store(self) -> TreeStore:
         return TreeStore(_engine(self.url), self.log_id)
 
-    def checkpoints(self) -> Iterator[tuple[int, str]]:
+    def checkpoints(self) -> Generator[tuple[int, str]]:
         return self.store().checkpoints()
 
-    def entries(self, begin: int, end: int) -> Iterator[Sequence[tuple[int, bytes]]]:
+    def entries(self, begin: int, end: int) -> Generator[Sequence[tuple[int, bytes]]]:
         """Batches of (index, entry), in index order."""
         engine = _engine(self.url)
         q = (
@@ -101,11 +102,11 @@ class HttpSource:
             raise VerifyError(f"{url} answered HTTP {r.status_code}")
         return r.content
 
-    def checkpoints(self) -> Iterator[tuple[int, str]]:
+    def checkpoints(self) -> Generator[tuple[int, str]]:
         signed = self._get("checkpoint").decode("utf-8", errors="replace")
         yield -1, signed  # size unknown until the note is opened
 
-    def entries(self, begin: int, end: int) -> Iterator[Sequence[tuple[int, bytes]]]:
+    def entries(self, begin: int, end: int) -> Generator[Sequence[tuple[int, bytes]]]:
         idx = begin
         for n in range(begin // tiles.TILE_WIDTH, (end - 1) // tiles.TILE_WIDTH + 1):
             width = min(tiles.TILE_WIDTH, end - n * tiles.TILE_WIDTH)
@@ -189,7 +190,9 @@ def _check_tiles(source: Source, levels: list[list[bytes]], start: int, end: int
     for level, t, width in wanted:
         tile = stored.get((level, t))
         expected = _expected_tile(levels, start, level, t, width)
-        if tile is not None and tile.width == width and tile.nodes == expected:
+        if tile is None:
+            return f"tile {level}/{t} is missing from the stored tree"
+        if tile.width == width and tile.nodes == expected:
             continue
         if level == 0:
             first = t * tiles.TILE_WIDTH
@@ -209,13 +212,14 @@ def verify_chunk(source: Source, start: int, end: int, sizes: Sequence[int]) -> 
     """Check entries [start, end) and the checkpoints whose size falls in (start, end]."""
     leaves: list[bytes] = []
     sha = hashlib.sha256
-    for rows in source.entries(start, end):
-        # Indexes are unique and sorted, so matching ends mean no gap in between.
-        expected = start + len(leaves)
-        if rows[0][0] != expected or rows[-1][0] != expected + len(rows) - 1:
-            missing = next(expected + i for i, (idx, _) in enumerate(rows) if idx != expected + i)
-            return ChunkResult(start, end, [], error=f"entry {missing} is missing")
-        leaves += [sha(b"\x00" + data).digest() for _, data in rows]
+    with closing(source.entries(start, end)) as batches:
+        for rows in batches:
+            # Indexes are unique and sorted, so matching ends mean no gap in between.
+            expected = start + len(leaves)
+            if rows[0][0] != expected or rows[-1][0] != expected + len(rows) - 1:
+                missing = next(expected + i for i, (x, _) in enumerate(rows) if x != expected + i)
+                return ChunkResult(start, end, [], error=f"entry {missing} is missing")
+            leaves += [sha(b"\x00" + data).digest() for _, data in rows]
     if start + len(leaves) != end:
         return ChunkResult(start, end, [], error=f"entry {start + len(leaves)} is missing")
     levels = _levels(leaves)
@@ -238,20 +242,27 @@ def _chunk_job(args: tuple[Source, int, int, list[int]]) -> ChunkResult:
 
 def _open_checkpoints(source: Source, verifier: note.Verifier) -> list[cp.Checkpoint]:
     opened: list[cp.Checkpoint] = []
-    for stored_size, signed in source.checkpoints():
-        where = f"checkpoint at size {stored_size}" if stored_size >= 0 else "checkpoint"
-        try:
-            c = cp.open_signed(signed, verifier)
-        except cp.CheckpointError as e:
-            raise VerifyError(f"{where}: {e}") from e
-        if stored_size >= 0 and c.size != stored_size:
-            raise VerifyError(f"{where}: the signed note says size {c.size}")
-        if opened and c.size <= opened[-1].size:
-            raise VerifyError(f"{where}: sizes must grow, but {opened[-1].size} came before")
-        opened.append(c)
+    with closing(source.checkpoints()) as stored:
+        for stored_size, signed in stored:
+            opened.append(_open_one(stored_size, signed, verifier, opened[-1] if opened else None))
     if not opened:
         raise VerifyError("the log has no signed checkpoint")
     return opened
+
+
+def _open_one(
+    stored_size: int, signed: str, verifier: note.Verifier, previous: cp.Checkpoint | None
+) -> cp.Checkpoint:
+    where = f"checkpoint at size {stored_size}" if stored_size >= 0 else "checkpoint"
+    try:
+        c = cp.open_signed(signed, verifier)
+    except cp.CheckpointError as e:
+        raise VerifyError(f"{where}: {e}") from e
+    if stored_size >= 0 and c.size != stored_size:
+        raise VerifyError(f"{where}: the signed note says size {c.size}")
+    if previous and c.size <= previous.size:
+        raise VerifyError(f"{where}: sizes must grow, but {previous.size} came before")
+    return c
 
 
 def verify_log(

@@ -1,0 +1,122 @@
+"""The `lunan` command as a user runs it: real processes, real HTTP."""
+
+from __future__ import annotations
+
+import socket
+import stat
+import subprocess
+from pathlib import Path
+
+from factories import filled_log, free_port, lunan_command, make_node, serving
+
+from lunan.crypto import note
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(lunan_command(*args), capture_output=True, text=True, timeout=120)
+
+
+def init_args(directory: Path, city: str = "371300") -> list[str]:
+    return [
+        "init",
+        "--dir",
+        str(directory),
+        "--alliance",
+        "lunan",
+        "--city",
+        city,
+        "--name",
+        "临沂",
+    ]
+
+
+def test_init_creates_config_private_key_and_database(tmp_path: Path) -> None:
+    node_dir = tmp_path / "linyi"
+    result = run(*init_args(node_dir))
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in node_dir.iterdir()} >= {"node.toml", "node.key", "node.db"}
+    assert stat.S_IMODE((node_dir / "node.key").stat().st_mode) == 0o600
+    key_pem = (node_dir / "node.key").read_text()
+    assert "PRIVATE KEY" in key_pem
+    shown = run("key", "show", "--dir", str(node_dir))
+    assert shown.returncode == 0
+    vkey = shown.stdout.strip()
+    assert vkey.startswith("lunan/371300+")
+    assert note.parse_vkey(vkey).key_type == note.ED25519
+    for output in (result.stdout, result.stderr, shown.stdout, shown.stderr):
+        assert "PRIVATE" not in output and key_pem.splitlines()[1] not in output
+
+
+def test_init_refuses_to_overwrite_a_node(tmp_path: Path) -> None:
+    assert run(*init_args(tmp_path)).returncode == 0
+    before = (tmp_path / "node.key").read_bytes()
+    again = run(*init_args(tmp_path))
+    assert again.returncode != 0
+    assert again.stderr.count("\n") == 1 and "already holds a node" in again.stderr
+    assert (tmp_path / "node.key").read_bytes() == before
+
+
+def test_init_rejects_a_city_code_that_is_not_six_digits(tmp_path: Path) -> None:
+    for city in ("37130", "3713000", "37130A"):
+        result = run(*init_args(tmp_path / city, city))
+        assert result.returncode != 0
+        assert result.stderr.count("\n") == 1 and "6 digits" in result.stderr
+        assert not (tmp_path / city).exists()
+
+
+def test_commands_on_a_missing_node_say_how_to_create_one(tmp_path: Path) -> None:
+    for args in (["key", "show"], ["verify"], ["serve"]):
+        result = run(*args, "--dir", str(tmp_path / "none"))
+        assert result.returncode != 0
+        assert "lunan init" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_verify_over_http_audits_the_served_log(tmp_path: Path) -> None:
+    with filled_log(tmp_path, 700) as log:
+        vkey = log.signer.vkey()
+    with serving(tmp_path, free_port()) as url:
+        ok = run("verify", "--url", url, "--vkey", vkey)
+        assert ok.returncode == 0, ok.stderr
+        assert ok.stdout.startswith("OK lunan/371300: 701 entries")
+        other = note.Signer("lunan/371300", note.parse_go_private_key(GO_KEY).private_key)
+        wrong = run("verify", "--url", url, "--vkey", other.vkey())
+        assert wrong.returncode != 0 and "signature" in wrong.stderr
+
+
+GO_KEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
+
+
+def test_verify_needs_a_source_and_a_key(tmp_path: Path) -> None:
+    assert run("verify").returncode == 2
+    missing_key = run("verify", "--url", "http://127.0.0.1:1")
+    assert missing_key.returncode == 2 and "--vkey" in missing_key.stderr
+    bad_key = run("verify", "--url", "http://127.0.0.1:1", "--vkey", "nonsense")
+    assert bad_key.returncode == 2 and bad_key.stderr.count("\n") == 1
+
+
+def test_the_demo_check_serves_and_verifies_the_demo_node(tmp_path: Path) -> None:
+    port = free_port()
+    result = run("demo", "--dir", str(tmp_path), "--base-port", str(port), "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo check passed" in result.stdout
+    assert f"127.0.0.1:{port}" in (tmp_path / "demo.json").read_text()
+    # A second run reuses the same nodes.
+    again = run("demo", "--dir", str(tmp_path), "--base-port", str(port), "--check")
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_the_demo_names_an_occupied_port(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = run("demo", "--dir", str(tmp_path), "--base-port", str(port), "--check")
+    assert result.returncode != 0
+    assert f"port {port}" in result.stderr and "--base-port" in result.stderr
+
+
+def test_a_node_on_postgresql_is_created_and_verified(tmp_path: Path, database_url: str) -> None:
+    make_node(tmp_path, database_url)
+    result = run("verify", "--dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "1 entries" in result.stdout

@@ -1,0 +1,111 @@
+"""`lunan verify`: an audit from scratch that names the first thing wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from factories import filled_log
+from sqlalchemy import delete, update
+from typer.testing import CliRunner
+
+from lunan.cli import app
+from lunan.crypto import note
+from lunan.log import Log, verify
+from lunan.log import checkpoint as cp
+from lunan.storage.schema import log_checkpoints, log_entries, log_tiles
+
+runner = CliRunner()
+
+
+def _verify(directory: Path) -> tuple[int, str]:
+    result = runner.invoke(app, ["verify", "--dir", str(directory)])
+    return result.exit_code, result.output
+
+
+def _set_entry(log: Log, index: int, data: bytes) -> None:
+    with log.engine.begin() as conn:
+        conn.execute(update(log_entries).where(log_entries.c.idx == index).values(data=data))
+
+
+def test_an_intact_log_verifies_with_a_one_line_summary(tmp_path: Path, database_url: str) -> None:
+    with filled_log(tmp_path, 600, database_url) as log:
+        log.append([b"late entry"])
+    code, output = _verify(tmp_path)
+    assert code == 0, output
+    assert output.startswith("OK lunan/371300: 602 entries")
+    assert output.count("\n") == 1
+
+
+def test_one_changed_byte_in_an_entry_is_named(tmp_path: Path, database_url: str) -> None:
+    with filled_log(tmp_path, 600, database_url) as log:
+        data = bytearray(log.store.entries(300, 301)[0])
+        data[10] ^= 1
+        _set_entry(log, 300, bytes(data))
+    code, output = _verify(tmp_path)
+    assert code != 0
+    assert "entry 300" in output
+
+
+def test_missing_tiles_are_named(tmp_path: Path, database_url: str) -> None:
+    with filled_log(tmp_path, 100, database_url) as log:
+        _set_entry(log, 50, b"rewritten")
+        with log.engine.begin() as conn:
+            conn.execute(delete(log_tiles))
+    code, output = _verify(tmp_path)
+    assert code != 0
+    assert "tile 0/0 is missing" in output
+
+
+def test_a_deleted_last_entry_is_named(tmp_path: Path, database_url: str) -> None:
+    with filled_log(tmp_path, 100, database_url) as log, log.engine.begin() as conn:
+        conn.execute(delete(log_entries).where(log_entries.c.idx == 100))
+    code, output = _verify(tmp_path)
+    assert code != 0
+    assert "entry 100 is missing" in output
+
+
+def test_a_checkpoint_replaced_with_another_key_is_named(tmp_path: Path, database_url: str) -> None:
+    with filled_log(tmp_path, 10, database_url) as log:
+        intruder = note.Signer("lunan/371300", Ed25519PrivateKey.generate())
+        fake = cp.sign(cp.Checkpoint("lunan/371300", 11, b"\x00" * 32), intruder)
+        with log.engine.begin() as conn:
+            conn.execute(
+                update(log_checkpoints).where(log_checkpoints.c.size == 11).values(note=fake)
+            )
+    code, output = _verify(tmp_path)
+    assert code != 0
+    assert "checkpoint at size 11" in output
+
+
+def test_a_validly_signed_checkpoint_with_a_wrong_root_is_named(
+    tmp_path: Path, database_url: str
+) -> None:
+    with filled_log(tmp_path, 10, database_url) as log:
+        log.append([b"one more"])
+        forged = cp.sign(cp.Checkpoint("lunan/371300", 11, b"\x00" * 32), log.signer)
+        with log.engine.begin() as conn:
+            conn.execute(
+                update(log_checkpoints).where(log_checkpoints.c.size == 11).values(note=forged)
+            )
+    code, output = _verify(tmp_path)
+    assert code != 0
+    assert "checkpoint at size 11: its root does not match" in output
+
+
+def test_large_logs_verify_in_parallel_chunks_and_name_a_late_bad_entry(
+    tmp_path: Path, database_url: str
+) -> None:
+    size = verify.CHUNK * 2 + 1000
+    with filled_log(tmp_path, size - 1, database_url) as log:
+        source = verify.DatabaseSource(log.engine.url.render_as_string(hide_password=False), 1)
+        report = verify.verify_log(source, log.verifier(), workers=2)
+        assert report.size == size
+        assert report.tiles_checked
+        seen: list[int] = []
+        verify.verify_log(source, log.verifier(), lambda done, _: seen.append(done), workers=1)
+        assert seen == [verify.CHUNK, 2 * verify.CHUNK, size]
+        _set_entry(log, verify.CHUNK + 7, b"changed")
+        with pytest.raises(verify.VerifyError, match=f"entry {verify.CHUNK + 7}"):
+            verify.verify_log(source, log.verifier(), workers=2)
