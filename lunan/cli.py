@@ -162,8 +162,8 @@ def verify_cmd(
             fail(f"{verifier.name}: {e}")
     tiles_note = ", tiles checked" if report.tiles_checked else ""
     out.print(
-        f"OK {report.origin}: {report.size} entries, root {report.root.hex()[:16]}…, "
-        f"{report.checkpoints} checkpoint(s) consistent{tiles_note}",
+        f"OK {report.origin}: size {report.size}, root {report.root.hex()[:16]}…, "
+        f"{report.checkpoints} signed checkpoint(s) consistent{tiles_note}",
         highlight=False,
         soft_wrap=True,
     )

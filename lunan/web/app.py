@@ -26,7 +26,8 @@ def create_app(node_dir: Path, log: Log | None = None) -> FastAPI:
         title="数字鲁南 Digital Lunan node",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        # Swagger UI would load its scripts from a CDN; intranets have none. The schema stays.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

@@ -77,7 +77,7 @@ def test_verify_over_http_audits_the_served_log(tmp_path: Path) -> None:
     with serving(tmp_path, free_port()) as url:
         ok = run("verify", "--url", url, "--vkey", vkey)
         assert ok.returncode == 0, ok.stderr
-        assert ok.stdout.startswith("OK lunan/371300: 701 entries")
+        assert ok.stdout.startswith("OK lunan/371300: size 701,")
         other = note.Signer("lunan/371300", note.parse_go_private_key(GO_KEY).private_key)
         wrong = run("verify", "--url", url, "--vkey", other.vkey())
         assert wrong.returncode != 0 and "signature" in wrong.stderr
@@ -119,4 +119,4 @@ def test_a_node_on_postgresql_is_created_and_verified(tmp_path: Path, database_u
     make_node(tmp_path, database_url)
     result = run("verify", "--dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "1 entries" in result.stdout
+    assert "size 1," in result.stdout

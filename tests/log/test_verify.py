@@ -34,7 +34,7 @@ def test_an_intact_log_verifies_with_a_one_line_summary(tmp_path: Path, database
         log.append([b"late entry"])
     code, output = _verify(tmp_path)
     assert code == 0, output
-    assert output.startswith("OK lunan/371300: 602 entries")
+    assert output.startswith("OK lunan/371300: size 602,")
     assert output.count("\n") == 1
 
 
