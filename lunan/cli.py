@@ -201,12 +201,11 @@ def demo(
         table.add_column("城市 city", no_wrap=True)
         table.add_column("URL", no_wrap=True)
         table.add_column("日志规模 log size", justify="right")
-        table.add_column("验证密钥 vkey", overflow="fold")
         vkeys = {}
         for n in nodes:
             info = httpx.get(f"{n.url}/api/v1/log", timeout=10).json()
             vkeys[n.url] = info["vkey"]
-            table.add_row(f"{n.city.name} {n.city.code}", n.url, str(info["size"]), info["vkey"])
+            table.add_row(f"{n.city.name} {n.city.code}", n.url, str(info["size"]))
         out.print(table)
         if check:
             for n in nodes:
@@ -224,10 +223,16 @@ def demo(
                     fail(f"{n.city.name} node at {n.url} does not verify")
             out.print("demo check passed: every node serves a log that verifies")
             return
+        me = sys.argv[0] if sys.argv[0].endswith("lunan") else "python -m lunan"
         first = nodes[0]
-        out.print(f"试试 try:  curl {first.url}/log/v1/checkpoint")
-        out.print(f"           lunan verify --url {first.url} --vkey {vkeys[first.url]}")
-        out.print(f"节点清单 nodes listed in {directory / 'demo.json'}; Ctrl-C 停止 stops them")
+        for line in (
+            "试试 try:",
+            f"  curl {first.url}/log/v1/checkpoint",
+            f"  curl '{first.url}/api/v1/log/proof/inclusion?index=0'",
+            f"  {me} verify --url {first.url} --vkey {vkeys[first.url]}",
+            f"节点清单 nodes: {directory / 'demo.json'} — Ctrl-C 停止 stops them",
+        ):
+            out.print(line, soft_wrap=True, highlight=False)
         while all(n.process.poll() is None for n in nodes):
             time.sleep(0.5)
         fail("a demo node stopped unexpectedly; see the .log files in " + str(directory))

@@ -63,8 +63,7 @@ class Log:
     def checkpoint(self) -> str:
         """The latest signed checkpoint (a C2SP signed note)."""
         if self._latest is None:
-            self._sign_empty()
-        assert self._latest is not None
+            raise LogIntegrityError("this log has never been signed: `lunan init` signs entry 0")
         return self._latest[1]
 
     def refresh(self) -> None:
@@ -168,10 +167,10 @@ class Log:
     ) -> None:
         """Never extend (and so never sign over) a stored tree that differs from what we signed."""
         size = builder.edge.size
-        count, top = self.store.entry_count()
-        if count != size or (size and top != size - 1):
+        top = self.store.last_index()
+        if top != (size - 1 if size else None):
             raise LogIntegrityError(
-                f"the log stores {count} entries but its checkpoint says {size}: "
+                f"the log's last entry is {top} but its checkpoint says size {size}: "
                 "run `lunan verify --dir` and restore from backup"
             )
         if latest is not None:
@@ -186,20 +185,6 @@ class Log:
         body = cp.Checkpoint(self.signer.name, size, root)
         signed_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         return size, cp.sign(body, self.signer), signed_at
-
-    def _sign_empty(self) -> None:
-        """A log that never had an entry still publishes a signed checkpoint of size 0."""
-        with self._cv:
-            while self._queue.committing:
-                self._cv.wait()
-            if self.store.latest() is None:
-                signed = self._sign(0, merkle.EMPTY_ROOT)
-                try:
-                    with self.engine.begin() as conn:
-                        write_batch(conn, self.store.log_id, 0, [], [], signed)
-                except IntegrityError:
-                    pass  # another process signed it first
-            self._latest = self.store.latest()
 
     def verifier(self) -> note.Verifier:
         return note.parse_vkey(self.signer.vkey())

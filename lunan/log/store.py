@@ -98,14 +98,12 @@ class TreeStore:
         with self.engine.connect() as c:
             return [bytes(r[0]) for r in c.execute(q)]
 
-    def entry_count(self, conn: Connection | None = None) -> tuple[int, int | None]:
-        """(number of stored entries, highest index) — cheap checks of the stored shape."""
-        q = select(func.count(), func.max(log_entries.c.idx)).where(
-            log_entries.c.log_id == self.log_id
-        )
+    def last_index(self, conn: Connection | None = None) -> int | None:
+        """The highest stored entry index: a primary-key seek, cheap at any size."""
+        q = select(func.max(log_entries.c.idx)).where(log_entries.c.log_id == self.log_id)
         with self._conn(conn) as c:
-            count, top = c.execute(q).one()
-        return int(count), top
+            top = c.execute(q).scalar_one()
+        return None if top is None else int(top)
 
     # --- tiles and nodes -------------------------------------------------------------------
 

@@ -95,7 +95,7 @@ class HttpSource:
     def _get(self, path: str) -> bytes:
         url = f"{self.base_url.rstrip('/')}/log/v1/{path}"
         try:
-            r = httpx.get(url, timeout=self.timeout)
+            r = _client(self.timeout).get(url)
         except httpx.HTTPError as e:
             raise VerifyError(f"cannot fetch {url}: {e}") from e
         if r.status_code != 200:
@@ -127,6 +127,16 @@ class HttpSource:
 Source = DatabaseSource | HttpSource
 
 _engines: dict[tuple[int, str], Engine] = {}
+
+
+_clients: dict[int, httpx.Client] = {}
+
+
+def _client(timeout: float) -> httpx.Client:
+    # One keep-alive client per process: a fresh connection per tile would dominate an audit.
+    if os.getpid() not in _clients:
+        _clients[os.getpid()] = httpx.Client(timeout=timeout)
+    return _clients[os.getpid()]
 
 
 def _engine(url: str) -> Engine:
