@@ -114,34 +114,41 @@ def serve(
 @app.command("verify")
 def verify_cmd(
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Audit this node's own log.")
+        Path | None, typer.Option("--dir", help="Audit the log in this node directory.")
     ] = None,
     url: Annotated[
         str | None, typer.Option(help="Audit the log a node serves at this URL.")
     ] = None,
-    vkey: Annotated[str | None, typer.Option(help="The log's verifier key (with --url).")] = None,
+    vkey: Annotated[
+        str | None,
+        typer.Option(help="The log's verifier key; needed with --url, optional with --dir."),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Processes (default: every core).")] = None,
 ) -> None:
     """Audit a whole log from scratch: leaves, tiles, root and every checkpoint."""
     if (directory is None) == (url is None):
         fail("give either --dir DIR or --url URL --vkey VKEY", 2)
+    if url is not None and vkey is None:
+        fail("--url needs --vkey, the log's verifier key (from `lunan key show`)", 2)
+    try:
+        verifier = note.parse_vkey(vkey) if vkey else None
+    except note.NoteError as e:
+        fail(f"--vkey: {e}", 2)
     source: verify.Source
     if url is not None:
-        if vkey is None:
-            fail("--url needs --vkey, the log's verifier key (from `lunan key show`)", 2)
-        try:
-            verifier = note.parse_vkey(vkey)
-        except note.NoteError as e:
-            fail(f"--vkey: {e}", 2)
         source = verify.HttpSource(url)
     else:
         assert directory is not None
-        _, log = _open(directory)
-        verifier = log.verifier()
-        source = verify.DatabaseSource(
-            str(log.engine.url.render_as_string(hide_password=False)), log.store.log_id
-        )
-        log.close()
+        try:
+            config = node.load_config(directory)
+            if verifier is None:  # the node's own public key; an auditor may pass --vkey instead
+                verifier = note.parse_vkey(node.signer(config, node.load_key(directory)).vkey())
+            engine = node.open_database(directory, config, migrate=False)
+        except (node.NodeError, ValueError) as e:
+            fail(str(e))
+        source = verify.DatabaseSource(engine.url.render_as_string(hide_password=False), 1)
+        engine.dispose()
+    assert verifier is not None
     with Progress(
         TextColumn("[bold]校验 verifying"),
         BarColumn(),

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import tomli_w
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import DBAPIError
 
+from lunan.clock import now_shanghai
 from lunan.crypto import note
 from lunan.crypto.canonical_json import canonical_json
 from lunan.crypto.keys import create_key_file, load_key_file
@@ -30,7 +31,6 @@ KEY_FILE = "node.key"
 DEFAULT_DATABASE = "sqlite:///node.db"
 DEFAULT_URL = "http://127.0.0.1:8700"
 OWN_LOG_ID = 1
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 _CITY = re.compile(r"^\d{6}$")
 _ALLIANCE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
@@ -83,17 +83,28 @@ def init_node(directory: Path, config: NodeConfig) -> Engine:
         raise NodeError(f"{directory} already holds a node; choose another --dir")
     url = db.resolve_url(config.database, directory)
     directory.mkdir(parents=True, exist_ok=True)
-    key = create_key_file(directory / KEY_FILE)
-    engine = db.open_engine(url)
-    db.migrate(engine)
-    log_signer = signer(config, key)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(logs).values(id=OWN_LOG_ID, origin=config.origin, vkey=log_signer.vkey())
-        )
-    Log(engine, OWN_LOG_ID, log_signer).append([genesis_entry(config, log_signer.vkey())])
-    # Written last: a directory with node.toml is a complete node.
-    (directory / CONFIG_FILE).write_text(tomli_w.dumps(asdict(config)), encoding="utf-8")
+    before = set(directory.iterdir())
+    try:
+        engine = db.open_engine(url)
+        if db.holds_tables(engine):
+            raise NodeError(f"database {db.masked(url)} already holds a node's tables")
+        key = create_key_file(directory / KEY_FILE)
+        db.migrate(engine)
+        log_signer = signer(config, key)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(logs).values(id=OWN_LOG_ID, origin=config.origin, vkey=log_signer.vkey())
+            )
+        Log(engine, OWN_LOG_ID, log_signer).append([genesis_entry(config, log_signer.vkey())])
+        # Written last: a directory with node.toml is a complete node.
+        (directory / CONFIG_FILE).write_text(tomli_w.dumps(asdict(config)), encoding="utf-8")
+    except BaseException as e:
+        # Leave nothing half-made behind, so that the same command can simply be run again.
+        for path in set(directory.iterdir()) - before:
+            path.unlink()
+        if isinstance(e, DBAPIError):
+            raise NodeError(f"cannot use database {db.masked(url)}: {db.first_line(e)}") from e
+        raise
     return engine
 
 
@@ -112,11 +123,6 @@ def genesis_entry(config: NodeConfig, vkey: str) -> bytes:
             "body": {"name": config.name, "url": config.url, "log": config.origin, "vkey": vkey},
         }
     )
-
-
-def now_shanghai() -> str:
-    """Times are kept in Asia/Shanghai (UTC+8 all year, no daylight saving since 1991)."""
-    return datetime.now(SHANGHAI).isoformat(timespec="seconds")
 
 
 def load_config(directory: Path) -> NodeConfig:
@@ -150,9 +156,26 @@ def database_url(directory: Path, config: NodeConfig) -> str:
     return db.resolve_url(config.database, directory)
 
 
-def open_database(directory: Path, config: NodeConfig) -> Engine:
-    """The node's database, migrated to the newest schema first if it is behind."""
-    engine = db.open_engine(database_url(directory, config))
-    if not db.is_current(engine):
-        db.migrate(engine)
+def open_database(directory: Path, config: NodeConfig, migrate: bool = True) -> Engine:
+    """The node's database, migrated to the newest schema first if it is behind (unless
+    `migrate` is false, for read-only work such as an audit), and checked to be this node's."""
+    url = database_url(directory, config)
+    try:
+        engine = db.open_engine(url)
+        if not db.is_current(engine):
+            if not migrate:
+                raise NodeError(
+                    f"database {db.masked(url)} needs migrating: run `lunan serve` once"
+                )
+            db.migrate(engine)
+        with engine.connect() as conn:
+            row = conn.execute(select(logs.c.origin).where(logs.c.id == OWN_LOG_ID)).first()
+    except DBAPIError as e:
+        raise NodeError(f"cannot use database {db.masked(url)}: {db.first_line(e)}") from e
+    if row is None or row.origin != config.origin:
+        found = "no log" if row is None else f"the log of {row.origin!r}"
+        raise NodeError(
+            f"database {db.masked(url)} holds {found}, but {directory / CONFIG_FILE} "
+            f"says origin {config.origin!r}: point `database` at this node's database"
+        )
     return engine

@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from lunan.clock import now_shanghai
 from lunan.crypto import note
 from lunan.log import checkpoint as cp
 from lunan.log import merkle, tiles
@@ -52,25 +52,20 @@ class Log:
         self._cv = threading.Condition()
         self._queue = _Queue()
         self._builder: TreeBuilder | None = None
-        self._latest: tuple[int, str] | None = self.store.latest()
 
     # --- reading ---------------------------------------------------------------------------
 
     def size(self) -> int:
-        latest = self._latest
-        return latest[0] if latest else 0
+        """Entries under the latest checkpoint (read from the database: another process,
+        such as `lunan serve` next to a CLI, may have appended)."""
+        return self.store.size()
 
     def checkpoint(self) -> str:
         """The latest signed checkpoint (a C2SP signed note)."""
-        if self._latest is None:
+        latest = self.store.latest()
+        if latest is None:
             raise LogIntegrityError("this log has never been signed: `lunan init` signs entry 0")
-        return self._latest[1]
-
-    def refresh(self) -> None:
-        """Re-read the latest checkpoint (another process may have appended)."""
-        with self._cv:
-            self._latest = self.store.latest()
-            self._builder = None
+        return latest[1]
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -83,7 +78,7 @@ class Log:
                     "store large data elsewhere and log its hash"
                 )
         if not entries:
-            return self.size()
+            return self.size()  # nothing to append: the index the next entry will get
         mine = _Pending(list(entries))
         with self._cv:
             self._queue.items.append(mine)
@@ -141,12 +136,11 @@ class Log:
                     write_batch(conn, self.store.log_id, start, entries, rows, signed)
             except IntegrityError:
                 # Another process appended behind our back: reload and try once more.
-                self.refresh()
+                self._builder = None
                 if attempt:
                     raise
                 continue
             self._builder = new_builder
-            self._latest = (signed[0], signed[1])
             offset = start
             for p in batch:
                 p.first = offset
@@ -157,6 +151,12 @@ class Log:
         if self._builder is None:
             latest = self.store.latest()
             size = latest[0] if latest else 0
+            top = self.store.last_index()
+            if top != (size - 1 if size else None):
+                raise LogIntegrityError(
+                    f"the log's last entry is {top} but its latest checkpoint says size {size}: "
+                    "run `lunan verify --dir` and restore from backup"
+                )
             builder = TreeBuilder.load(self.store, size)
             self._check_matches_checkpoint(builder, latest)
             self._builder = builder
@@ -165,26 +165,22 @@ class Log:
     def _check_matches_checkpoint(
         self, builder: TreeBuilder, latest: tuple[int, str] | None
     ) -> None:
-        """Never extend (and so never sign over) a stored tree that differs from what we signed."""
-        size = builder.edge.size
-        top = self.store.last_index()
-        if top != (size - 1 if size else None):
-            raise LogIntegrityError(
-                f"the log's last entry is {top} but its checkpoint says size {size}: "
-                "run `lunan verify --dir` and restore from backup"
-            )
+        """Never extend (and so never sign over) a stored tree that differs from what we signed.
+
+        This compares the stored tiles with the checkpoint, cheaply; an entry changed behind
+        an untouched tile is found by `lunan verify`, which rehashes everything.
+        """
         if latest is not None:
             signed = cp.open_signed(latest[1], self.verifier())
             if signed.root != builder.edge.root():
                 raise LogIntegrityError(
-                    f"stored tree at size {size} does not match its signed checkpoint: "
-                    "run `lunan verify --dir` and restore from backup"
+                    f"stored tree at size {builder.edge.size} does not match its signed "
+                    "checkpoint: run `lunan verify --dir` and restore from backup"
                 )
 
     def _sign(self, size: int, root: bytes) -> tuple[int, str, str]:
         body = cp.Checkpoint(self.signer.name, size, root)
-        signed_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        return size, cp.sign(body, self.signer), signed_at
+        return size, cp.sign(body, self.signer), now_shanghai()
 
     def verifier(self) -> note.Verifier:
         return note.parse_vkey(self.signer.vkey())

@@ -146,6 +146,8 @@ class TreeStore:
 
     def root(self, size: int, conn: Connection | None = None) -> bytes:
         """The tree hash at any size up to the stored one, from stored nodes."""
+        if conn is None:
+            self._check_size(size)
         edge = merkle.range_nodes(0, size)
         found = self.nodes(edge, conn)
         return merkle.fold([found[n] for n in edge])
@@ -198,8 +200,8 @@ class _OpenTile:
 class TreeBuilder:
     """The growing right edge of a stored tree: its compact range and its unfinished tiles.
 
-    `extend` works on copies so that a failed transaction leaves the builder as it was;
-    the caller adopts the result with `adopt` only after commit.
+    `extend` returns a new builder so that a failed transaction leaves this one as it was;
+    the caller keeps the new one only after commit.
     """
 
     def __init__(self, edge: merkle.CompactRange, open_tiles: dict[int, _OpenTile]) -> None:

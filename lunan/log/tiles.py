@@ -16,6 +16,7 @@ from lunan.log.merkle import HASH_SIZE, Node
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
 MAX_ENTRY_SIZE = 0xFFFF  # entry bundles prefix each entry with a uint16 length
+MAX_TILE_INDEX = 1 << 56  # 2^64 leaves / 256 per tile: no log is bigger
 
 
 class TilePathError(ValueError):
@@ -63,6 +64,8 @@ def parse_tile_path(path: str) -> TileRef:
     if level > 63 or (len(m["level"]) > 1 and m["level"][0] == "0"):
         raise TilePathError(f"bad tile level in {path!r}")
     index = int(m["index"].replace("x", "").replace("/", ""))
+    if index >= MAX_TILE_INDEX:
+        raise TilePathError(f"tile index {index} is beyond any log: {path!r}")
     width = TILE_WIDTH
     if m["w"] is not None:
         width = int(m["w"])

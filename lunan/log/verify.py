@@ -84,6 +84,9 @@ class DatabaseSource:
     def tiles(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StoredTile] | None:
         return self.store().load_tiles(keys)
 
+    def last_index(self) -> int | None:
+        return self.store().last_index()
+
 
 @dataclass(frozen=True)
 class HttpSource:
@@ -122,6 +125,9 @@ class HttpSource:
 
     def tiles(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StoredTile] | None:
         return None  # a remote log's tiles are checked by whoever uses them for proofs
+
+    def last_index(self) -> int | None:
+        return None  # a server publishes only what its checkpoint covers
 
 
 Source = DatabaseSource | HttpSource
@@ -284,6 +290,12 @@ def verify_log(
     """Check everything `source` holds against the log key; raise VerifyError at the first fault."""
     checkpoints = _open_checkpoints(source, verifier)
     size = checkpoints[-1].size
+    top = source.last_index()
+    if top is not None and top >= size:
+        raise VerifyError(
+            f"entries {size}..{top} are stored beyond the latest signed checkpoint (size {size}): "
+            "a checkpoint was removed or entries were added behind the log's back"
+        )
     by_chunk: dict[int, list[int]] = {}
     for c in checkpoints:
         if c.size == 0:

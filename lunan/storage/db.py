@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -59,6 +59,21 @@ def open_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def masked(url: str) -> str:
+    """A URL fit for messages: never print a password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def first_line(error: Exception) -> str:
+    """The driver's own message, without SQLAlchemy's statement dump."""
+    orig = getattr(error, "orig", None) or error
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+def holds_tables(engine: Engine) -> bool:
+    return bool(inspect(engine).get_table_names())
 
 
 def _alembic_config() -> Config:

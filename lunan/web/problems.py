@@ -65,6 +65,17 @@ def install(app: FastAPI) -> None:
             errors=errors,
         )
 
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the client's fault: say so without leaking internals.
+        return problem_response(
+            500,
+            "internal-error",
+            "服务器内部错误 Internal error",
+            "the node failed to answer; the operator can find the error in its log",
+            request.url.path,
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")

@@ -120,3 +120,22 @@ def test_a_node_on_postgresql_is_created_and_verified(tmp_path: Path, database_u
     result = run("verify", "--dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "size 1," in result.stdout
+
+
+def test_a_failed_init_leaves_nothing_behind_so_it_can_be_rerun(tmp_path: Path) -> None:
+    unreachable = "postgresql+psycopg://postgres@127.0.0.1:1/none"
+    result = run(*init_args(tmp_path), "--database", unreachable)
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1 and "cannot use database" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert run(*init_args(tmp_path)).returncode == 0
+
+
+def test_a_node_whose_config_names_another_log_refuses_to_open(tmp_path: Path) -> None:
+    make_node(tmp_path)
+    config = tmp_path / "node.toml"
+    config.write_text(config.read_text().replace('"lunan/371300"', '"lunan/370400"'))
+    result = run("key", "show", "--dir", str(tmp_path))
+    assert result.returncode == 0  # the key itself is fine
+    served = run("verify", "--dir", str(tmp_path))
+    assert served.returncode != 0 and "holds the log of 'lunan/371300'" in served.stderr

@@ -109,3 +109,24 @@ def test_large_logs_verify_in_parallel_chunks_and_name_a_late_bad_entry(
         _set_entry(log, verify.CHUNK + 7, b"changed")
         with pytest.raises(verify.VerifyError, match=f"entry {verify.CHUNK + 7}"):
             verify.verify_log(source, log.verifier(), workers=2)
+
+
+def test_entries_beyond_the_latest_checkpoint_are_named(tmp_path: Path, database_url: str) -> None:
+    with filled_log(tmp_path, 10, database_url) as log, log.engine.begin() as conn:
+        conn.execute(delete(log_checkpoints).where(log_checkpoints.c.size == 11))
+    code, output = _verify(tmp_path)
+    assert code != 0
+    assert "entries 1..10 are stored beyond the latest signed checkpoint (size 1)" in output
+
+
+def test_an_auditor_verifies_a_copy_with_the_public_key_alone(
+    tmp_path: Path, database_url: str
+) -> None:
+    with filled_log(tmp_path, 50, database_url) as log:
+        vkey = log.signer.vkey()
+    (tmp_path / "node.key").unlink()
+    result = runner.invoke(app, ["verify", "--dir", str(tmp_path), "--vkey", vkey])
+    assert result.exit_code == 0, result.output
+    other = note.Signer("lunan/371300", Ed25519PrivateKey.generate()).vkey()
+    result = runner.invoke(app, ["verify", "--dir", str(tmp_path), "--vkey", other])
+    assert result.exit_code != 0 and "signature" in result.output

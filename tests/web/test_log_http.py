@@ -10,7 +10,7 @@ import pytest
 from factories import filled_log
 from fastapi.testclient import TestClient
 
-from lunan.log import Log, merkle, tiles
+from lunan.log import Log, merkle, open_log, tiles
 from lunan.log import checkpoint as cp
 from lunan.web.app import create_app
 
@@ -154,3 +154,21 @@ def test_bad_requests_get_a_problem_document_never_a_500(
     assert body["status"] == status
     assert body["detail"]
     assert log.size() == SIZE
+
+
+def test_appends_by_another_process_show_up_without_a_restart(
+    served: tuple[TestClient, Log], tmp_path: Path
+) -> None:
+    client, _ = served
+    with open_log(tmp_path) as other:
+        other.append([b"appended elsewhere"])
+    assert client.get("/api/v1/log").json()["size"] == SIZE + 1
+    r = client.get(f"/api/v1/log/entries/{SIZE}")
+    assert base64.b64decode(r.json()["entry"]) == b"appended elsewhere"
+
+
+def test_an_absurd_tile_index_is_a_bad_request(served: tuple[TestClient, Log]) -> None:
+    client, _ = served
+    r = client.get("/log/v1/tile/0/" + "x999/" * 8 + "999")
+    assert r.status_code == 400
+    assert r.json()["type"] == "urn:lunan:problem:bad-tile-path"

@@ -81,7 +81,14 @@ def info(request: Request) -> LogInfo:
 @router.get("/entries/{index}")
 def entry(index: EntryIndex, request: Request) -> Entry:
     log = _log(request)
-    _within(log, index + 1, "entry index + 1")
+    if index >= log.size():
+        raise Problem(
+            404,
+            "beyond-log-size",
+            "超出日志规模 Beyond the log's size",
+            f"entry {index} does not exist: the log has {log.size()} entries",
+            log_size=log.size(),
+        )
     data = log.store.entries(index, index + 1)[0]
     return Entry(index=index, entry=_b64(data), leaf_hash=_b64(merkle.leaf_hash(data)))
 
