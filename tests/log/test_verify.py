@@ -66,14 +66,18 @@ def test_a_deleted_last_entry_is_named(tmp_path: Path, database_url: str) -> Non
     assert "entry 100 is missing" in output
 
 
+def _replace_checkpoint(log: Log, size: int, signer: note.Signer) -> None:
+    """Overwrite the stored checkpoint of `size` with one of a wrong root, signed by `signer`."""
+    forged = cp.sign(cp.Checkpoint("lunan/371300", size, b"\x00" * 32), signer)
+    with log.engine.begin() as conn:
+        conn.execute(
+            update(log_checkpoints).where(log_checkpoints.c.size == size).values(note=forged)
+        )
+
+
 def test_a_checkpoint_replaced_with_another_key_is_named(tmp_path: Path, database_url: str) -> None:
     with filled_log(tmp_path, 10, database_url) as log:
-        intruder = note.Signer("lunan/371300", Ed25519PrivateKey.generate())
-        fake = cp.sign(cp.Checkpoint("lunan/371300", 11, b"\x00" * 32), intruder)
-        with log.engine.begin() as conn:
-            conn.execute(
-                update(log_checkpoints).where(log_checkpoints.c.size == 11).values(note=fake)
-            )
+        _replace_checkpoint(log, 11, note.Signer("lunan/371300", Ed25519PrivateKey.generate()))
     code, output = _verify(tmp_path)
     assert code != 0
     assert "checkpoint at size 11" in output
@@ -84,11 +88,7 @@ def test_a_validly_signed_checkpoint_with_a_wrong_root_is_named(
 ) -> None:
     with filled_log(tmp_path, 10, database_url) as log:
         log.append([b"one more"])
-        forged = cp.sign(cp.Checkpoint("lunan/371300", 11, b"\x00" * 32), log.signer)
-        with log.engine.begin() as conn:
-            conn.execute(
-                update(log_checkpoints).where(log_checkpoints.c.size == 11).values(note=forged)
-            )
+        _replace_checkpoint(log, 11, log.signer)
     code, output = _verify(tmp_path)
     assert code != 0
     assert "checkpoint at size 11: its root does not match" in output

@@ -53,16 +53,20 @@ def _log(request: Request) -> Log:
     return log
 
 
+def _beyond(log: Log, detail: str) -> Problem:
+    size = log.size()
+    return Problem(
+        404,
+        "beyond-log-size",
+        "超出日志规模 Beyond the log's size",
+        f"{detail}: the log has {size} entries",
+        log_size=size,
+    )
+
+
 def _within(log: Log, size: int, what: str) -> None:
-    current = log.size()
-    if size > current:
-        raise Problem(
-            404,
-            "beyond-log-size",
-            "超出日志规模 Beyond the log's size",
-            f"{what} {size} is larger than the log, which has {current} entries",
-            log_size=current,
-        )
+    if size > log.size():
+        raise _beyond(log, f"{what} {size} is larger than the log")
 
 
 @router.get("")
@@ -82,13 +86,7 @@ def info(request: Request) -> LogInfo:
 def entry(index: EntryIndex, request: Request) -> Entry:
     log = _log(request)
     if index >= log.size():
-        raise Problem(
-            404,
-            "beyond-log-size",
-            "超出日志规模 Beyond the log's size",
-            f"entry {index} does not exist: the log has {log.size()} entries",
-            log_size=log.size(),
-        )
+        raise _beyond(log, f"entry {index} does not exist")
     data = log.store.entries(index, index + 1)[0]
     return Entry(index=index, entry=_b64(data), leaf_hash=_b64(merkle.leaf_hash(data)))
 
