@@ -7,10 +7,12 @@ each `TreeStore` works on one `log_id`.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, func, insert, select, tuple_
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lunan.log import merkle, tiles
@@ -45,30 +47,69 @@ class StoredTile:
         return out
 
 
+# One tile by primary key. (A row-value IN over (level, idx), or an OR of levels, makes
+# SQLite use only log_id of the key and scan every tile of the log.)
+_TILE = select(log_tiles.c.width, log_tiles.c.nodes).where(
+    log_tiles.c.log_id == bindparam("log_id"),
+    log_tiles.c.level == bindparam("level"),
+    log_tiles.c.idx == bindparam("idx"),
+)
+
+
+_LATEST = (
+    select(log_checkpoints.c.size, log_checkpoints.c.note)
+    .where(log_checkpoints.c.log_id == bindparam("log_id"))
+    .order_by(log_checkpoints.c.size.desc())
+    .limit(1)
+)
+_SIZE = select(func.max(log_checkpoints.c.size)).where(
+    log_checkpoints.c.log_id == bindparam("log_id")
+)
+
+
+class _LRU:
+    """A thread-safe least-recently-used map of immutable tiles."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[TileKey, StoredTile] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: TileKey) -> StoredTile | None:
+        with self._lock:
+            tile = self._items.get(key)
+            if tile is not None:
+                self._items.move_to_end(key)
+            return tile
+
+    def put(self, key: TileKey, tile: StoredTile) -> None:
+        with self._lock:
+            self._items[key] = tile
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
 class TreeStore:
     """Read access to one stored log."""
 
-    def __init__(self, engine: Engine, log_id: int) -> None:
+    def __init__(self, engine: Engine, log_id: int, cached_tiles: int = 1024) -> None:
         self.engine = engine
         self.log_id = log_id
+        self._tiles = _LRU(cached_tiles)
 
     # --- checkpoints -----------------------------------------------------------------------
 
     def latest(self, conn: Connection | None = None) -> tuple[int, str] | None:
         """(size, signed note) of the newest checkpoint, or None for a log never signed."""
-        q = (
-            select(log_checkpoints.c.size, log_checkpoints.c.note)
-            .where(log_checkpoints.c.log_id == self.log_id)
-            .order_by(log_checkpoints.c.size.desc())
-            .limit(1)
-        )
         with self._conn(conn) as c:
-            row = c.execute(q).first()
+            row = c.execute(_LATEST, {"log_id": self.log_id}).first()
         return (row.size, row.note) if row else None
 
     def size(self) -> int:
-        latest = self.latest()
-        return latest[0] if latest else 0
+        with self.engine.connect() as c:
+            size = c.execute(_SIZE, {"log_id": self.log_id}).scalar()
+        return int(size or 0)
 
     def checkpoints(self) -> Generator[tuple[int, str]]:
         """Every stored checkpoint, oldest first (streamed)."""
@@ -110,20 +151,36 @@ class TreeStore:
     def load_tiles(
         self, keys: Iterable[TileKey], conn: Connection | None = None
     ) -> dict[TileKey, StoredTile]:
-        wanted = list(set(keys))
-        if not wanted:
-            return {}
-        q = select(log_tiles.c.level, log_tiles.c.idx, log_tiles.c.width, log_tiles.c.nodes).where(
-            log_tiles.c.log_id == self.log_id,
-            tuple_(log_tiles.c.level, log_tiles.c.idx).in_(wanted),
-        )
+        """Stored tiles by (level, index), read from the database; absent ones are left out."""
+        found: dict[TileKey, StoredTile] = {}
         with self._conn(conn) as c:
-            return {(r.level, r.idx): StoredTile(r.width, bytes(r.nodes)) for r in c.execute(q)}
+            for level, idx in set(keys):
+                row = c.execute(_TILE, {"log_id": self.log_id, "level": level, "idx": idx}).first()
+                if row is not None:
+                    found[(level, idx)] = StoredTile(row.width, bytes(row.nodes))
+        return found
 
     def nodes(self, wanted: Iterable[Node], conn: Connection | None = None) -> dict[Node, bytes]:
-        """Hashes of complete nodes, one query for all the tiles they live in."""
+        """Hashes of complete nodes, from the tiles they live in.
+
+        A node never changes once complete, so tiles are cached: a cached tile serves every
+        node it already holds, and is read again only for a node completed since.
+        """
         located = {n: tiles.node_location(n) for n in wanted}
-        stored = self.load_tiles(((lv, ti) for lv, ti, _, _ in located.values()), conn)
+        by_tile: dict[TileKey, list[tuple[int, int]]] = {}
+        for lv, ti, r, pos in located.values():
+            by_tile.setdefault((lv, ti), []).append((r, pos))
+        stored: dict[TileKey, StoredTile] = {}
+        stale = []
+        for key, needs in by_tile.items():
+            tile = self._tiles.get(key)
+            if tile is None or not all(pos < tile.width >> r for r, pos in needs):
+                stale.append(key)
+            else:
+                stored[key] = tile
+        for key, tile in self.load_tiles(stale, conn).items():
+            stored[key] = tile
+            self._tiles.put(key, tile)
         out: dict[Node, bytes] = {}
         for n, (lv, ti, r, pos) in located.items():
             tile = stored.get((lv, ti))
