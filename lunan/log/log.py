@@ -2,13 +2,15 @@
 
 Group commit without a background thread: callers queue their entries; whoever finds no
 commit under way becomes the leader, takes everything queued, writes it in one transaction
-with one checkpoint, and wakes the others. While it commits, new callers queue up behind it,
-so batches grow with load. `append` returns only after the commit that holds its entries.
+with one checkpoint, and wakes each caller it committed for. While it commits, new callers
+queue up behind it, so batches grow with load; the first of them leads the next commit.
+`append` returns only after the commit that holds its entries.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,16 +32,18 @@ class AppendError(ValueError):
 
 @dataclass
 class _Pending:
+    """One caller's entries, waiting to be committed (or to be told to lead the next commit)."""
+
     entries: Sequence[bytes]
     first: int = -1
     error: BaseException | None = None
     done: bool = False
+    # A lock taken at birth, released to wake the caller: a plain C-level lock costs far
+    # less than a threading.Event, and every append of a busy log passes through it.
+    gate: threading.Lock = field(default_factory=threading.Lock)
 
-
-@dataclass
-class _Queue:
-    items: list[_Pending] = field(default_factory=list)
-    committing: bool = False
+    def __post_init__(self) -> None:
+        self.gate.acquire()
 
 
 class Log:
@@ -49,8 +53,9 @@ class Log:
         self.engine = engine
         self.store = TreeStore(engine, log_id)
         self.signer = signer
-        self._cv = threading.Condition()
-        self._queue = _Queue()
+        self._lock = threading.Lock()
+        self._queue: deque[_Pending] = deque()
+        self._committing = False
         self._builder: TreeBuilder | None = None
 
     # --- reading ---------------------------------------------------------------------------
@@ -80,34 +85,42 @@ class Log:
         if not entries:
             return self.size()  # nothing to append: the index the next entry will get
         mine = _Pending(list(entries))
-        with self._cv:
-            self._queue.items.append(mine)
-            while not mine.done:
-                if self._queue.committing:
-                    self._cv.wait()
-                    continue
-                # Lead: take what is queued (ours may wait for the next batch if this one is full).
-                self._queue.committing = True
+        with self._lock:
+            self._queue.append(mine)
+            lead = not self._committing
+            self._committing = True
+        if not lead:
+            # Sleep until our entries are committed, or until the last leader hands over.
+            mine.gate.acquire()
+            if mine.done:
+                return self._result(mine)
+        while True:
+            with self._lock:
                 batch = self._take_batch()
-                self._cv.release()
-                try:
-                    self._commit(batch)
-                finally:
-                    self._cv.acquire()
-                    for p in batch:
-                        p.done = True
-                    self._queue.committing = False
-                    self._cv.notify_all()
-            return self._result(mine)
+            self._commit(batch)
+            for p in batch:
+                p.done = True
+                if p is not mine:
+                    p.gate.release()  # each waiter wakes alone: no thundering herd
+            with self._lock:
+                if not self._queue:
+                    self._committing = False
+                    return self._result(mine)
+                if mine.done:
+                    # Others queued during our commit: the first of them leads the next.
+                    self._queue[0].gate.release()
+                    return self._result(mine)
+                # Our own entries did not fit in that batch: lead again.
 
     def _take_batch(self) -> list[_Pending]:
+        """Whole calls from the front of the queue, up to MAX_BATCH_ENTRIES (at least one)."""
         batch: list[_Pending] = []
         count = 0
-        while self._queue.items:
-            nxt = self._queue.items[0]
+        while self._queue:
+            nxt = self._queue[0]
             if batch and count + len(nxt.entries) > MAX_BATCH_ENTRIES:
                 break
-            batch.append(self._queue.items.pop(0))
+            batch.append(self._queue.popleft())
             count += len(nxt.entries)
         return batch
 
@@ -128,9 +141,9 @@ class Log:
         entries = [e for p in batch for e in p.entries]
         for attempt in range(2):
             builder = self._current_builder()
-            start = builder.edge.size
+            start = builder.size
             new_builder, rows = builder.extend([merkle.leaf_hash(e) for e in entries])
-            signed = self._sign(new_builder.edge.size, new_builder.edge.root())
+            signed = self._sign(new_builder.size, new_builder.root())
             try:
                 with self.engine.begin() as conn:
                     write_batch(conn, self.store.log_id, start, entries, rows, signed)
@@ -172,9 +185,9 @@ class Log:
         """
         if latest is not None:
             signed = cp.open_signed(latest[1], self.verifier())
-            if signed.root != builder.edge.root():
+            if signed.root != builder.root():
                 raise LogIntegrityError(
-                    f"stored tree at size {builder.edge.size} does not match its signed "
+                    f"stored tree at size {builder.size} does not match its signed "
                     "checkpoint: run `lunan verify --dir` and restore from backup"
                 )
 

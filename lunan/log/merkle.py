@@ -35,6 +35,18 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(NODE_PREFIX + left + right).digest()
 
 
+def parents(children: Sequence[bytes], first: int = 0) -> list[bytes]:
+    """Hashes of the complete parents of a level of nodes, from parent index `first` on.
+
+    A list comprehension over the level, the fast way to hash many nodes in Python.
+    """
+    sha = hashlib.sha256
+    return [
+        sha(NODE_PREFIX + children[2 * p] + children[2 * p + 1]).digest()
+        for p in range(first, len(children) // 2)
+    ]
+
+
 def split_point(n: int) -> int:
     """The largest power of two strictly below n (n ≥ 2): where RFC 9162 splits a tree."""
     return 1 << ((n - 1).bit_length() - 1)

@@ -11,9 +11,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from lunan.log import merkle, tiles
 from lunan.log.merkle import Node
@@ -248,28 +248,54 @@ class _ConnCtx:
             self.own.close()
 
 
+class TileRow(NamedTuple):
+    """A tile to write: (level, index), its width and its packed node hashes."""
+
+    level: int
+    idx: int
+    width: int
+    nodes: bytes
+
+
 @dataclass
 class _OpenTile:
+    """A tile still being filled: its node hashes at heights 0..7 within the tile."""
+
     index: int
     levels: list[list[bytes]] = field(default_factory=lambda: [[] for _ in range(8)])
 
+    def grow(self, nodes: Sequence[bytes]) -> None:
+        """Add nodes to the tile's first level and every parent they complete above."""
+        self.levels[0].extend(nodes)
+        for r in range(1, tiles.TILE_HEIGHT):
+            new = merkle.parents(self.levels[r - 1], len(self.levels[r]))
+            if not new:
+                break  # nothing new at this height, so nothing above either
+            self.levels[r].extend(new)
+
+    def root(self) -> bytes:
+        """The node one level up (height 8 above the tile's first level) of a full tile."""
+        top = self.levels[tiles.TILE_HEIGHT - 1]
+        return merkle.node_hash(top[0], top[1])
+
+    def copy(self) -> _OpenTile:
+        return _OpenTile(self.index, [list(level) for level in self.levels])
+
 
 class TreeBuilder:
-    """The growing right edge of a stored tree: its compact range and its unfinished tiles.
+    """The growing right edge of a stored tree: the unfinished tile at each level.
 
+    Every node on the tree's right edge lives in one of those tiles, so they give the root.
     `extend` returns a new builder so that a failed transaction leaves this one as it was;
     the caller keeps the new one only after commit.
     """
 
-    def __init__(self, edge: merkle.CompactRange, open_tiles: dict[int, _OpenTile]) -> None:
-        self.edge = edge
+    def __init__(self, size: int, open_tiles: dict[int, _OpenTile]) -> None:
+        self.size = size
         self.open_tiles = open_tiles
 
     @classmethod
     def load(cls, store: TreeStore, size: int, conn: Connection | None = None) -> TreeBuilder:
-        edge_nodes = merkle.range_nodes(0, size)
-        found = store.nodes(edge_nodes, conn)
-        edge = merkle.CompactRange(size, [found[n] for n in edge_nodes])
         open_tiles: dict[int, _OpenTile] = {}
         level = 0
         while size >> (tiles.TILE_HEIGHT * level):
@@ -280,40 +306,71 @@ class TreeBuilder:
                     raise LogIntegrityError(f"partial tile {level}/{full} is missing or short")
                 open_tiles[level] = _OpenTile(full, stored.levels())
             level += 1
-        return cls(edge, open_tiles)
+        return cls(size, open_tiles)
 
-    def extend(self, leaf_hashes: Sequence[bytes]) -> tuple[TreeBuilder, list[dict[str, object]]]:
+    def root(self) -> bytes:
+        hashes = []
+        for n in merkle.range_nodes(0, self.size):
+            level, index, r, pos = tiles.node_location(n)
+            tile = self.open_tiles.get(level)
+            if tile is None or tile.index != index or pos >= len(tile.levels[r]):
+                raise LogIntegrityError(f"edge node {n} is not in the open tiles")
+            hashes.append(tile.levels[r][pos])
+        return merkle.fold(hashes)
+
+    def extend(self, leaf_hashes: Sequence[bytes]) -> tuple[TreeBuilder, list[TileRow]]:
         """A new builder with the leaves added, and the tile rows to write for them."""
-        edge = self.edge.copy()
-        open_tiles = {
-            lv: _OpenTile(t.index, [list(x) for x in t.levels]) for lv, t in self.open_tiles.items()
-        }
+        open_tiles = {level: t.copy() for level, t in self.open_tiles.items()}
         touched: dict[TileKey, _OpenTile] = {}
-
-        def completed(height: int, index: int, value: bytes) -> None:
-            level, tidx, r, pos = tiles.node_location((height, index))
-            tile = open_tiles.get(level)
-            if tile is None or tile.index != tidx:
-                tile = open_tiles[level] = _OpenTile(tidx)
-            if len(tile.levels[r]) != pos:
-                raise LogIntegrityError(f"node {(height, index)} out of order in its tile")
-            tile.levels[r].append(value)
-            touched[(level, tidx)] = tile
-
-        for h in leaf_hashes:
-            edge.append(h, completed)
-        rows: list[dict[str, object]] = [
-            {
-                "level": level,
-                "idx": tidx,
-                "width": len(tile.levels[0]),
-                "nodes": tiles.pack_tile(tile.levels),
-            }
+        incoming = list(leaf_hashes)
+        level = 0
+        while incoming:
+            # `incoming` are new nodes of height 8·level; full tiles send their roots up.
+            promoted: list[bytes] = []
+            next_pos = self.size >> (tiles.TILE_HEIGHT * level)
+            tile = open_tiles.pop(level, None)
+            i = 0
+            while i < len(incoming):
+                if tile is None:
+                    tile = _OpenTile((next_pos + i) // tiles.TILE_WIDTH)
+                chunk = incoming[i : i + tiles.TILE_WIDTH - len(tile.levels[0])]
+                tile.grow(chunk)
+                i += len(chunk)
+                touched[(level, tile.index)] = tile
+                if len(tile.levels[0]) == tiles.TILE_WIDTH:
+                    promoted.append(tile.root())
+                    tile = None  # full tiles never change again: keep only unfinished ones
+            if tile is not None:
+                open_tiles[level] = tile
+            incoming = promoted
+            level += 1
+        rows = [
+            TileRow(level, tidx, len(tile.levels[0]), tiles.pack_tile(tile.levels))
             for (level, tidx), tile in touched.items()
         ]
-        # Full tiles never change again: keep only unfinished ones in memory.
-        open_tiles = {lv: t for lv, t in open_tiles.items() if len(t.levels[0]) < tiles.TILE_WIDTH}
-        return TreeBuilder(edge, open_tiles), rows
+        return TreeBuilder(self.size + len(leaf_hashes), open_tiles), rows
+
+
+# The append path speaks SQL to the driver directly: tuples straight to executemany skip
+# SQLAlchemy's per-row dicts and type processing, which cost more than the tree hashing.
+# Both drivers take bytes as they are; the SQL (ON CONFLICT included) is the same for
+# SQLite and PostgreSQL, only the placeholder differs.
+_APPEND_SQL = {
+    "entries": "INSERT INTO log_entries (log_id, idx, data) VALUES (?, ?, ?)",
+    "tiles": (
+        "INSERT INTO log_tiles (log_id, level, idx, width, nodes) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (log_id, level, idx) DO UPDATE "
+        "SET width = excluded.width, nodes = excluded.nodes"
+    ),
+    "checkpoint": (
+        "INSERT INTO log_checkpoints (log_id, size, note, signed_at) VALUES (?, ?, ?, ?)"
+    ),
+}
+
+
+def _sql(conn: Connection, name: str) -> str:
+    sql = _APPEND_SQL[name]
+    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
 
 
 def write_batch(
@@ -321,7 +378,7 @@ def write_batch(
     log_id: int,
     start: int,
     entries: Sequence[bytes],
-    tile_rows: list[dict[str, object]],
+    tile_rows: list[TileRow],
     checkpoint: tuple[int, str, str] | None,
 ) -> None:
     """Insert entries, upsert tiles and add a checkpoint, inside the caller's transaction.
@@ -330,20 +387,10 @@ def write_batch(
     inconsistent could be signed.
     """
     if entries:
-        conn.execute(
-            insert(log_entries),
-            [{"log_id": log_id, "idx": start + i, "data": e} for i, e in enumerate(entries)],
+        conn.exec_driver_sql(
+            _sql(conn, "entries"), [(log_id, start + i, e) for i, e in enumerate(entries)]
         )
     if tile_rows:
-        upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        stmt = upsert(log_tiles)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["log_id", "level", "idx"],
-            set_={"width": stmt.excluded.width, "nodes": stmt.excluded.nodes},
-        )
-        conn.execute(stmt, [{"log_id": log_id, **row} for row in tile_rows])
+        conn.exec_driver_sql(_sql(conn, "tiles"), [(log_id, *row) for row in tile_rows])
     if checkpoint:
-        size, note, signed_at = checkpoint
-        conn.execute(
-            insert(log_checkpoints).values(log_id=log_id, size=size, note=note, signed_at=signed_at)
-        )
+        conn.exec_driver_sql(_sql(conn, "checkpoint"), (log_id, *checkpoint))

@@ -168,10 +168,8 @@ class ChunkResult:
 def _levels(leaves: list[bytes]) -> list[list[bytes]]:
     """All complete nodes above the leaves, level by level (heights 0..16 at most)."""
     levels = [leaves]
-    sha = hashlib.sha256
     while len(levels[-1]) > 1:
-        it = iter(levels[-1])
-        levels.append([sha(b"\x01" + a + b).digest() for a, b in zip(it, it, strict=False)])
+        levels.append(merkle.parents(levels[-1]))
     return levels
 
 
