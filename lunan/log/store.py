@@ -160,6 +160,17 @@ class TreeStore:
                     found[(level, idx)] = StoredTile(row.width, bytes(row.nodes))
         return found
 
+    def tile_range(self, level: int, first: int, last: int) -> dict[TileKey, StoredTile]:
+        """Every stored tile of `level` with index in [first, last]: one range scan."""
+        q = select(log_tiles.c.idx, log_tiles.c.width, log_tiles.c.nodes).where(
+            log_tiles.c.log_id == self.log_id,
+            log_tiles.c.level == level,
+            log_tiles.c.idx >= first,
+            log_tiles.c.idx <= last,
+        )
+        with self.engine.connect() as c:
+            return {(level, r.idx): StoredTile(r.width, bytes(r.nodes)) for r in c.execute(q)}
+
     def nodes(self, wanted: Iterable[Node], conn: Connection | None = None) -> dict[Node, bytes]:
         """Hashes of complete nodes, from the tiles they live in.
 

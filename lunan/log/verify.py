@@ -59,11 +59,15 @@ class DatabaseSource:
     def checkpoints(self) -> Generator[tuple[int, str]]:
         return self.store().checkpoints()
 
-    def entries(self, begin: int, end: int) -> Generator[Sequence[tuple[int, bytes]]]:
-        """Batches of (index, entry), in index order."""
+    def entries(self, begin: int, end: int) -> Generator[Sequence[bytes]]:
+        """Batches of the entries stored in [begin, end), in index order.
+
+        Only the data is read: indexes are unique integers, so a count of end - begin means
+        no gap, and `first_missing` finds the gap otherwise.
+        """
         engine = _engine(self.url)
         q = (
-            select(log_entries.c.idx, log_entries.c.data)
+            select(log_entries.c.data)
             .where(log_entries.c.log_id == self.log_id)
             .where(log_entries.c.idx >= begin, log_entries.c.idx < end)
             .order_by(log_entries.c.idx)
@@ -76,13 +80,34 @@ class DatabaseSource:
             cur = raw.cursor()
             cur.execute(sql)
             while rows := cur.fetchmany(4096):
-                yield rows
+                yield [row[0] for row in rows]
             cur.close()
         finally:
             raw.close()
 
+    def first_missing(self, begin: int, end: int) -> int:
+        q = (
+            select(log_entries.c.idx)
+            .where(log_entries.c.log_id == self.log_id)
+            .where(log_entries.c.idx >= begin, log_entries.c.idx < end)
+            .order_by(log_entries.c.idx)
+        )
+        expected = begin
+        with _engine(self.url).connect() as c:
+            for (idx,) in c.execute(q):
+                if idx != expected:
+                    break
+                expected += 1
+        return expected
+
     def tiles(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StoredTile] | None:
-        return self.store().load_tiles(keys)
+        found: dict[tuple[int, int], StoredTile] = {}
+        by_level: dict[int, list[int]] = {}
+        for level, idx in keys:
+            by_level.setdefault(level, []).append(idx)
+        for level, idxs in by_level.items():  # a chunk's tiles are consecutive: range scans
+            found.update(self.store().tile_range(level, min(idxs), max(idxs)))
+        return found
 
     def last_index(self) -> int | None:
         return self.store().last_index()
@@ -109,8 +134,7 @@ class HttpSource:
         signed = self._get("checkpoint").decode("utf-8", errors="replace")
         yield -1, signed  # size unknown until the note is opened
 
-    def entries(self, begin: int, end: int) -> Generator[Sequence[tuple[int, bytes]]]:
-        idx = begin
+    def entries(self, begin: int, end: int) -> Generator[Sequence[bytes]]:
         for n in range(begin // tiles.TILE_WIDTH, (end - 1) // tiles.TILE_WIDTH + 1):
             width = min(tiles.TILE_WIDTH, end - n * tiles.TILE_WIDTH)
             data = self._get(tiles.tile_path(tiles.TileRef(-1, n, width)))
@@ -120,8 +144,10 @@ class HttpSource:
                 raise VerifyError(f"entry bundle {n}: {e}") from e
             if len(bundle) != width:
                 raise VerifyError(f"entry bundle {n} holds {len(bundle)} entries, want {width}")
-            yield [(idx + i, e) for i, e in enumerate(bundle)]
-            idx += width
+            yield bundle
+
+    def first_missing(self, begin: int, end: int) -> int:
+        return end  # bundles are checked whole as they arrive: a short one is an error there
 
     def tiles(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StoredTile] | None:
         return None  # a remote log's tiles are checked by whoever uses them for proofs
@@ -227,15 +253,11 @@ def verify_chunk(source: Source, start: int, end: int, sizes: Sequence[int]) -> 
     leaves: list[bytes] = []
     sha = hashlib.sha256
     with closing(source.entries(start, end)) as batches:
-        for rows in batches:
-            # Indexes are unique and sorted, so matching ends mean no gap in between.
-            expected = start + len(leaves)
-            if rows[0][0] != expected or rows[-1][0] != expected + len(rows) - 1:
-                missing = next(expected + i for i, (x, _) in enumerate(rows) if x != expected + i)
-                return ChunkResult(start, end, [], error=f"entry {missing} is missing")
-            leaves += [sha(b"\x00" + data).digest() for _, data in rows]
-    if start + len(leaves) != end:
-        return ChunkResult(start, end, [], error=f"entry {start + len(leaves)} is missing")
+        for batch in batches:
+            leaves += [sha(b"\x00" + data).digest() for data in batch]
+    if len(leaves) != end - start:
+        missing = source.first_missing(start, end)
+        return ChunkResult(start, end, [], error=f"entry {missing} is missing")
     levels = _levels(leaves)
     error = _check_tiles(source, levels, start, end)
     result = ChunkResult(
