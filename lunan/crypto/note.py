@@ -251,7 +251,7 @@ class Note:
         return self.text + "\n" + "".join(s.line() for s in self.signatures)
 
 
-def _parse_signature_line(line: str) -> NoteSignature:
+def parse_signature_line(line: str) -> NoteSignature:
     if not line.startswith(_SIGNATURE_PREFIX):
         raise NoteError(f"line {_short(line)} in the signature block is not a signature line")
     # The name ends at the first space, so a name can never hold an ASCII space.
@@ -283,7 +283,7 @@ def parse_note(signed: str) -> Note:
     if len(lines) > _MAX_SIGNATURES:
         # Checked before parsing, to bound the work done on hostile input.
         raise NoteError(f"note has {len(lines)} signatures; at most {_MAX_SIGNATURES} are allowed")
-    return Note(text, tuple(_parse_signature_line(line) for line in lines))
+    return Note(text, tuple(parse_signature_line(line) for line in lines))
 
 
 def sign_note(text: str, signers: Sequence[Signer]) -> str:
