@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from lunan import node
+from lunan.alliance.cli import alliance_app
 from lunan.crypto import note
 from lunan.log import verify
 from lunan.log.log import Log
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 key_app = typer.Typer(help="The node's signing key.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
+app.add_typer(alliance_app, name="alliance")
 
 out = Console()
 err = Console(stderr=True)
@@ -80,14 +82,21 @@ def _open(directory: Path) -> tuple[node.NodeConfig, Log]:
 
 
 @key_app.command("show")
-def key_show(directory: DirOption) -> None:
-    """Print the node's verifier key (C2SP vkey: name+keyid+base64(0x01‖public key))."""
+def key_show(
+    directory: DirOption,
+    witness: Annotated[
+        bool, typer.Option("--witness", help="The cosigning (witness) key, type 0x04.")
+    ] = False,
+) -> None:
+    """Print the node's verifier key (C2SP vkey: name+keyid+base64(type‖public key))."""
     try:
         config = node.load_config(directory)
-        key = node.load_key(directory)
+        if witness:
+            print(node.witness_signer(config, node.load_witness_key(directory)).vkey())
+        else:
+            print(node.signer(config, node.load_key(directory)).vkey())
     except (node.NodeError, ValueError) as e:
         fail(str(e))
-    print(node.signer(config, key).vkey())
 
 
 @app.command()
@@ -101,10 +110,17 @@ def serve(
     """Serve the node: tlog-tiles under /log/v1/, the JSON API under /api/v1/."""
     import uvicorn
 
+    from lunan.federation.runtime import ALLIANCE_FILE, Federation, request_signer
     from lunan.web.app import create_app
 
     config, log = _open(directory)
-    app_ = create_app(directory, log)
+    federation = None
+    if (directory / ALLIANCE_FILE).exists():
+        try:
+            federation = Federation.start(directory, config, log, request_signer(directory, config))
+        except (node.NodeError, ValueError) as e:
+            fail(f"{e} — the node does not start with this alliance file")
+    app_ = create_app(directory, log, federation)
     out.print(
         f"{config.name} ({config.city}) 节点服务 serving on http://{host}:{port or config.port}"
     )
@@ -177,6 +193,113 @@ def verify_cmd(
 
 
 @app.command()
+def sync(directory: DirOption) -> None:
+    """Catch up with every other member's log now, with progress (e.g. after downtime)."""
+    from rich.progress import MofNCompleteColumn, TaskID
+
+    from lunan.federation.follower import ForkDetected
+    from lunan.federation.follower import Progress as FollowProgress
+    from lunan.federation.peer import PeerError
+    from lunan.federation.runtime import Federation, request_signer
+
+    config, log = _open(directory)
+    try:
+        fed = Federation.start(directory, config, log, request_signer(directory, config))
+    except (node.NodeError, ValueError) as e:
+        fail(str(e))
+    failed = []
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+    ) as bar:
+        for state in fed.members:
+            task = bar.add_task(f"{state.member.name} {state.member.city}", total=None)
+
+            def show(p: FollowProgress, t: TaskID = task) -> None:
+                bar.update(t, completed=p.replicated, total=p.target)
+
+            try:
+                state.follower.sync(show)
+                size = state.follower.store.size()
+                bar.update(task, completed=size, total=size)
+            except (PeerError, ForkDetected) as e:
+                failed.append(f"{state.member.label}: {e}")
+    log.close()
+    for state in fed.members:
+        out.print(f"{state.member.label}: {state.follower.store.size()} entries stored")
+    if failed:
+        fail("; ".join(failed))
+
+
+@app.command()
+def status(
+    directory: DirOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status document.")] = False,
+) -> None:
+    """Show the running node's view of the alliance: each member's replicated and final size."""
+    import json
+
+    import httpx
+    from rich.table import Table
+
+    try:
+        config = node.load_config(directory)
+    except (node.NodeError, ValueError) as e:
+        fail(str(e))
+    url = f"{config.url.rstrip('/')}/api/v1/status"
+    try:
+        r = httpx.get(url, timeout=10)
+    except httpx.HTTPError as e:
+        fail(f"the node does not answer at {url} ({type(e).__name__}): start it with `lunan serve`")
+    if r.status_code != 200:
+        fail(f"{url} answered HTTP {r.status_code}: {r.text[:200]}")
+    doc = r.json()
+    if as_json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    own, alliance = doc["node"], doc["alliance"]
+    table = Table(
+        title=f"{alliance['name']} v{alliance['version']} · 法定人数 quorum {alliance['quorum']}"
+    )
+    for column in (
+        "城市 city",
+        "日志规模 size",
+        "已复制 replicated",
+        "已确认 final",
+        "滞后 lag",
+        "状态 state",
+    ):
+        table.add_column(column, justify="right" if "size" in column or "lag" in column else "left")
+    table.add_row(
+        f"{own['name']} {own['city']} (本节点)",
+        str(own["size"]),
+        "—",
+        str(own["final_size"]),
+        "—",
+        own["submit_error"] or "OK",
+    )
+    for m in doc["members"]:
+        state = "OK" if m["following"] and not m["last_error"] else (m["last_error"] or "stopped")
+        table.add_row(
+            f"{m['name']} {m['city']}",
+            str(m["served_size"]),
+            str(m["replicated_size"]),
+            str(m["final_size"]),
+            str(m["lag"]),
+            state,
+        )
+    out.print(table)
+    for alert in doc["alerts"]:
+        err.print(
+            f"[bold red]告警 alert[/] {alert['origin']} {alert['kind']}: {alert['detail']}",
+            highlight=False,
+        )
+
+
+@app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where the demo nodes live.")] = Path(
         "demo-data"
@@ -197,22 +320,29 @@ def demo(
 
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        prepared = d.prepare(directory, d.cities_for_stage(), base_port)
+        prepared = d.prepare(directory, d.CITIES, base_port)
+        d.write_alliance(prepared)
         nodes = d.start(prepared, directory)
     except (d.DemoError, node.NodeError, ValueError) as e:
         fail(str(e))
     try:
         d.wait_healthy(nodes)
         d.write_manifest(directory, nodes)
+        with err.status("等待复制与见证 waiting until every log is replicated and final…"):
+            statuses = d.wait_final(nodes)
         table = Table(title="鲁南经济圈 demo nodes")
         table.add_column("城市 city", no_wrap=True)
         table.add_column("URL", no_wrap=True)
         table.add_column("日志规模 log size", justify="right")
+        table.add_column("已确认 final size", justify="right")
         vkeys = {}
-        for n in nodes:
-            info = httpx.get(f"{n.url}/api/v1/log", timeout=10).json()
-            vkeys[n.url] = info["vkey"]
-            table.add_row(f"{n.city.name} {n.city.code}", n.url, str(info["size"]))
+        for n, status in zip(nodes, statuses, strict=True):
+            vkeys[n.url] = httpx.get(f"{n.url}/api/v1/log", timeout=10).json()["vkey"]
+            own = status["node"]
+            assert isinstance(own, dict)
+            table.add_row(
+                f"{n.city.name} {n.city.code}", n.url, str(own["size"]), str(own["final_size"])
+            )
         out.print(table)
         if check:
             for n in nodes:

@@ -1,7 +1,7 @@
 """`lunan demo`: the built-in 鲁南经济圈 alliance on this machine.
 
-At this stage one member, 临沂 (first rotating chair), is initialised and served; the
-federation work extends the same command to all four cities.
+Four member nodes (临沂, 枣庄, 济宁, 菏泽), an alliance file all four have signed, four
+`lunan serve` processes on 127.0.0.1 that follow and witness each other.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx
 
 from lunan import node
+from lunan.alliance import config as ac
+from lunan.federation.runtime import ALLIANCE_FILE
 
 ALLIANCE = "lunan"
 
@@ -59,6 +62,16 @@ def port_free(port: int) -> bool:
     return True
 
 
+def free_base_port(count: int = len(CITIES)) -> int:
+    """A port P such that P … P+count-1 are all free on 127.0.0.1 right now."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if port + count < 65536 and all(port_free(port + i) for i in range(count)):
+            return port
+
+
 def prepare(base: Path, cities: tuple[City, ...], base_port: int) -> list[tuple[City, Path, str]]:
     """Initialise each city's node directory once; later runs reuse it."""
     prepared = []
@@ -91,12 +104,13 @@ def start(prepared: list[tuple[City, Path, str]], log_dir: Path) -> list[Running
             raise DemoError(f"port {port} is in use: stop what uses it or pass another --base-port")
     running = []
     for city, directory, url in prepared:
-        log_file = (log_dir / f"{city.code}.log").open("ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lunan", "serve", "--dir", str(directory)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+        # The child keeps its own copy of the file descriptor; ours closes at once.
+        with (log_dir / f"{city.code}.log").open("ab") as log_file:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "lunan", "serve", "--dir", str(directory)],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
         running.append(RunningNode(city, url, directory, proc))
     return running
 
@@ -147,5 +161,65 @@ def write_manifest(base: Path, nodes: list[RunningNode]) -> None:
     (base / "demo.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
 
 
-def cities_for_stage() -> tuple[City, ...]:
-    return CITIES[:1]
+def write_alliance(prepared: list[tuple[City, Path, str]]) -> ac.Alliance:
+    """The alliance file, signed by all four members, in every node directory.
+
+    临沂 is the first chair (FACTS.md); the later terms' order and dates are 示例数据.
+    """
+    members = []
+    for city, directory, url in prepared:
+        config = node.load_config(directory)
+        members.append(
+            ac.Member(
+                city=city.code,
+                name=city.name,
+                url=url,
+                log_key=node.signer(config, node.load_key(directory)).vkey(),
+                witness_key=node.witness_signer(config, node.load_witness_key(directory)).vkey(),
+            )
+        )
+    terms = tuple(
+        ac.ChairTerm(city.code, date(2021 + i, 5, 13), date(2022 + i, 5, 12))
+        for i, (city, _, _) in enumerate(prepared)
+    )
+    signed = ac.SignedAlliance(
+        ac.Alliance(ALLIANCE, "鲁南经济圈", members=tuple(members), chair_terms=terms), ()
+    )
+    for city, directory, _ in prepared:
+        config = node.load_config(directory)
+        signed = ac.sign(signed, city.code, node.signer(config, node.load_key(directory)))
+    for _, directory, _ in prepared:
+        ac.save(directory / ALLIANCE_FILE, signed)
+    return ac.verify(signed)
+
+
+def all_final(nodes: list[RunningNode]) -> list[dict[str, object]] | None:
+    """Each node's status if every log is replicated and final everywhere, else None."""
+    statuses = []
+    for n in nodes:
+        try:
+            statuses.append(httpx.get(f"{n.url}/api/v1/status", timeout=5).json())
+        except (httpx.HTTPError, ValueError):
+            return None
+    sizes = {s["node"]["city"]: s["node"]["size"] for s in statuses}
+    for s in statuses:
+        if s["node"]["final_size"] != s["node"]["size"]:
+            return None
+        for m in s["members"]:
+            if m["replicated_size"] != sizes[m["city"]] or m["final_size"] != sizes[m["city"]]:
+                return None
+    return statuses
+
+
+def wait_final(nodes: list[RunningNode], timeout: float = 120.0) -> list[dict[str, object]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = all_final(nodes)
+        if statuses is not None:
+            return statuses
+        for n in nodes:
+            if n.process.poll() is not None:
+                raise DemoError(f"{n.city.name} node exited; see its .log file")
+        if time.monotonic() > deadline:
+            raise DemoError(f"the logs were not replicated and final within {timeout:.0f}s")
+        time.sleep(0.2)

@@ -1,7 +1,8 @@
 """A node directory: its configuration file, its key and its database.
 
 DIR/node.toml   what the node is (alliance, city, origin, URL, database)
-DIR/node.key    Ed25519 private key, mode 0600
+DIR/node.key    Ed25519 private key signing the log's checkpoints, mode 0600
+DIR/witness.key Ed25519 private key cosigning other members' checkpoints, mode 0600
 DIR/node.db     the SQLite database, unless `database` names another
 """
 
@@ -28,6 +29,7 @@ from lunan.storage.schema import logs
 
 CONFIG_FILE = "node.toml"
 KEY_FILE = "node.key"
+WITNESS_KEY_FILE = "witness.key"
 DEFAULT_DATABASE = "sqlite:///node.db"
 DEFAULT_URL = "http://127.0.0.1:8700"
 OWN_LOG_ID = 1
@@ -89,6 +91,7 @@ def init_node(directory: Path, config: NodeConfig) -> Engine:
         if db.holds_tables(engine):
             raise NodeError(f"database {db.masked(url)} already holds a node's tables")
         key = create_key_file(directory / KEY_FILE)
+        create_key_file(directory / WITNESS_KEY_FILE)
         db.migrate(engine)
         log_signer = signer(config, key)
         with engine.begin() as conn:
@@ -145,6 +148,18 @@ def load_config(directory: Path) -> NodeConfig:
 
 def load_key(directory: Path) -> Ed25519PrivateKey:
     return load_key_file(directory / KEY_FILE)
+
+
+def load_witness_key(directory: Path) -> Ed25519PrivateKey:
+    return load_key_file(directory / WITNESS_KEY_FILE)
+
+
+def witness_signer(config: NodeConfig, key: Ed25519PrivateKey) -> note.Signer:
+    """The cosigning key (C2SP tlog-cosignature, type 0x04), separate from the log key so that
+    the two roles can be rotated and guarded apart. Its name is the origin + "/witness"."""
+    return note.Signer(
+        name=f"{config.origin}/witness", private_key=key, key_type=note.COSIGNATURE_V1
+    )
 
 
 def signer(config: NodeConfig, key: Ed25519PrivateKey) -> note.Signer:

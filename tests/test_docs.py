@@ -127,6 +127,28 @@ def _strings(node: ast.AST) -> set[str]:
     }
 
 
+def _module_dict(tree: ast.Module, name: str) -> set[str]:
+    """The string values of a module-level `name = {…}` (or `name: T = {…}`) dict literal."""
+    for stmt in tree.body:
+        targets = (
+            stmt.targets
+            if isinstance(stmt, ast.Assign)
+            else [stmt.target]
+            if isinstance(stmt, ast.AnnAssign)
+            else []
+        )
+        value = getattr(stmt, "value", None)
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets) and isinstance(
+            value, ast.Dict
+        ):
+            return {
+                v.value
+                for v in value.values
+                if isinstance(v, ast.Constant) and isinstance(v.value, str)
+            }
+    return set()
+
+
 def problem_slugs() -> set[str]:
     """Every slug a `Problem(...)` or `problem_response(...)` call in lunan/web can produce.
 
@@ -150,6 +172,11 @@ def problem_slugs() -> set[str]:
                 slugs.add(arg.value)
             elif isinstance(arg, ast.Attribute) and arg.attr == "slug":
                 continue
+            elif isinstance(arg, ast.Subscript) and isinstance(arg.value, ast.Name):
+                # A lookup in a module-level table of literal slugs: every value counts.
+                table = _module_dict(tree, arg.value.id)
+                assert table, f"{where}: {arg.value.id!r} is not a module-level dict of slugs"
+                slugs |= table
             elif isinstance(arg, ast.Name):
                 scope: ast.AST = call
                 while not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Module):

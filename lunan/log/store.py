@@ -122,6 +122,17 @@ class TreeStore:
             for row in rows:
                 yield row.size, row.note
 
+    def checkpoints_after(self, after: int, limit: int) -> list[tuple[int, str]]:
+        """Up to `limit` stored checkpoints with size above `after`, oldest first."""
+        q = (
+            select(log_checkpoints.c.size, log_checkpoints.c.note)
+            .where(log_checkpoints.c.log_id == self.log_id, log_checkpoints.c.size > after)
+            .order_by(log_checkpoints.c.size)
+            .limit(limit)
+        )
+        with self.engine.connect() as c:
+            return [(row.size, row.note) for row in c.execute(q)]
+
     def count_checkpoints(self) -> int:
         q = select(func.count()).where(log_checkpoints.c.log_id == self.log_id)
         with self.engine.connect() as c:

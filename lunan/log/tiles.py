@@ -8,7 +8,7 @@ tree is one row lookup away; the served tile is just the first level.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from lunan.log.merkle import HASH_SIZE, Node
@@ -140,3 +140,17 @@ def unbundle_entries(data: bytes) -> Iterator[bytes]:
             raise ValueError("entry bundle ends inside an entry")
         yield data[i + 2 : i + 2 + n]
         i += 2 + n
+
+
+def fetch_entries(get: Callable[[str], bytes], begin: int, end: int) -> Iterator[list[bytes]]:
+    """Entries [begin, end) of a served log, one bundle at a time; `get(path)` fetches a path
+    such as `tile/entries/000.p/7`. A bundle that is malformed or short raises ValueError."""
+    for n in range(begin // TILE_WIDTH, (end - 1) // TILE_WIDTH + 1):
+        width = min(TILE_WIDTH, end - n * TILE_WIDTH)
+        try:
+            bundle = list(unbundle_entries(get(tile_path(TileRef(-1, n, width)))))
+        except ValueError as e:
+            raise ValueError(f"entry bundle {n}: {e}") from e
+        if len(bundle) != width:
+            raise ValueError(f"entry bundle {n} holds {len(bundle)} entries, want {width}")
+        yield bundle[max(0, begin - n * TILE_WIDTH) :]

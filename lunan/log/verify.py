@@ -135,16 +135,10 @@ class HttpSource:
         yield -1, signed  # size unknown until the note is opened
 
     def entries(self, begin: int, end: int) -> Generator[Sequence[bytes]]:
-        for n in range(begin // tiles.TILE_WIDTH, (end - 1) // tiles.TILE_WIDTH + 1):
-            width = min(tiles.TILE_WIDTH, end - n * tiles.TILE_WIDTH)
-            data = self._get(tiles.tile_path(tiles.TileRef(-1, n, width)))
-            try:
-                bundle = list(tiles.unbundle_entries(data))
-            except ValueError as e:
-                raise VerifyError(f"entry bundle {n}: {e}") from e
-            if len(bundle) != width:
-                raise VerifyError(f"entry bundle {n} holds {len(bundle)} entries, want {width}")
-            yield bundle
+        try:
+            yield from tiles.fetch_entries(self._get, begin, end)
+        except ValueError as e:
+            raise VerifyError(str(e)) from e
 
     def first_missing(self, begin: int, end: int) -> int:
         return end  # bundles are checked whole as they arrive: a short one is an error there

@@ -56,3 +56,39 @@ log_checkpoints = Table(
     Column("note", Text, nullable=False),
     Column("signed_at", Text, nullable=False),
 )
+
+# --- federation: witnessing and replication ---------------------------------------------------
+
+# What this node, as a witness, last cosigned of each other member's log (C2SP tlog-witness).
+witness_state = Table(
+    "witness_state",
+    metadata,
+    Column("origin", Text, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
+# Cosignature lines collected for checkpoints of the logs this node stores.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("log_id", Integer, ForeignKey("logs.id"), primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", Text, primary_key=True),
+    Column("line", Text, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+)
+
+# Problems with a member's log that an operator must see: fork evidence above all.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("origin", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,17 +10,30 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from lunan import __version__
+from lunan.federation.runtime import Federation
 from lunan.log import Log, open_log
+from lunan.web import federation as federation_routes
 from lunan.web import log_tiles, problems
 from lunan.web.api import log as log_api
 
 
-def create_app(node_dir: Path, log: Log | None = None) -> FastAPI:
+def create_app(
+    node_dir: Path, log: Log | None = None, federation: Federation | None = None
+) -> FastAPI:
+    """The node's app; with a `federation`, also its witness, status and background work."""
     the_log = log or open_log(node_dir)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker = None
+        if federation is not None:
+            worker = threading.Thread(target=federation.run, args=(stop,), daemon=True)
+            worker.start()
         yield
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
         the_log.close()
 
     app = FastAPI(
@@ -32,9 +46,13 @@ def create_app(node_dir: Path, log: Log | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.log = the_log
+    app.state.federation = federation
     problems.install(app)
     app.include_router(log_tiles.router)
     app.include_router(log_api.router)
+    app.include_router(federation_routes.router)
+    if federation is not None:
+        federation_routes.install(app, federation)
 
     @app.get("/healthz", tags=["node"])
     def healthz() -> dict[str, object]:

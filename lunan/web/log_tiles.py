@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from lunan.crypto import note
+from lunan.federation.submitter import served_checkpoint
 from lunan.log import Log, tiles
 from lunan.web.problems import Problem
 
@@ -12,6 +14,14 @@ router = APIRouter(prefix="/log/v1", tags=["tlog-tiles"])
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 PARTIAL = "public, max-age=60"  # a partial tile never changes, but a full one soon replaces it
+
+
+def _witnesses(request: Request) -> list[note.Verifier]:
+    """The other members' witness keys, when the node is in an alliance."""
+    fed = request.app.state.federation
+    if fed is None:
+        return []
+    return [m.witness_verifier() for m in fed.alliance.members if m.city != fed.config.city]
 
 
 def _log(request: Request) -> Log:
@@ -22,7 +32,7 @@ def _log(request: Request) -> Log:
 @router.get("/checkpoint")
 def checkpoint(request: Request) -> Response:
     return Response(
-        _log(request).checkpoint(),
+        served_checkpoint(_log(request), _witnesses(request)),
         media_type="text/plain; charset=utf-8",
         headers={"Cache-Control": "no-cache"},
     )

@@ -25,6 +25,15 @@ class LogInfo(BaseModel):
     checkpoint: str
 
 
+class SignedCheckpoint(BaseModel):
+    size: int
+    note: str
+
+
+class Checkpoints(BaseModel):
+    checkpoints: list[SignedCheckpoint]
+
+
 class Entry(BaseModel):
     index: int
     entry: str
@@ -80,6 +89,18 @@ def info(request: Request) -> LogInfo:
         vkey=log.signer.vkey(),
         checkpoint=log.checkpoint(),
     )
+
+
+@router.get("/checkpoints")
+def checkpoints(
+    request: Request,
+    after: Annotated[int, Query(ge=-1, le=2**63 - 1)] = -1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> Checkpoints:
+    """Every checkpoint the log signed, oldest first: a follower replays them to catch up, and
+    an auditor checks that each one is consistent with the next."""
+    rows = _log(request).store.checkpoints_after(after, limit)
+    return Checkpoints(checkpoints=[SignedCheckpoint(size=s, note=n) for s, n in rows])
 
 
 @router.get("/entries/{index}")

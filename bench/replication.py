@@ -1,0 +1,174 @@
+"""Benchmark of replication and witnessing, on loopback, in one run.
+
+    .venv/bin/python bench/replication.py            # catch up on 100,000 entries; 20 appends
+    .venv/bin/python bench/replication.py --quick    # 20,000 entries; 5 appends (under a minute)
+
+Measures:
+- catch-up: a node following a peer (`lunan serve`, a real process) replays 100,000 entries
+  over HTTP — fetch, verify every root, store — in entries per second, against the same node
+  auditing the same entries from its own disk (`verify_log`, one process, like the follower):
+  the network path should not be the bottleneck (ratio ≥ 0.5);
+- finality: in the four-city demo network, the time from an append on 临沂's log until its
+  checkpoint is final (cosigned by the quorum) and replicated on all four nodes (median, p95).
+
+The last line printed is one JSON object: {"bench": "replication", "metrics": {…}, "ratios": {…}}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from lunan import demo, node
+from lunan.alliance import config as ac
+from lunan.crypto import note
+from lunan.federation.follower import Follower
+from lunan.federation.peer import Peer
+from lunan.federation.runtime import member_log_ids
+from lunan.log import open_log
+from lunan.log.verify import DatabaseSource, verify_log
+
+ROOT = Path(__file__).resolve().parent.parent
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def entries(start: int, count: int) -> list[bytes]:
+    pad = "x" * 260
+    return [f'{{"bench":{i},"pad":"{pad}"}}'.encode() for i in range(start, start + count)]
+
+
+def bench_catch_up(base: Path, count: int) -> dict[str, float]:
+    """A fresh node follows a peer holding `count` entries; then audits its copy from disk."""
+    port = demo.free_base_port()
+    prepared = demo.prepare(base / "catchup", demo.CITIES[:2], port)
+    demo.write_alliance(prepared)
+    (source_city, source_dir, source_url), (_, follower_dir, _) = prepared
+    with open_log(source_dir) as log:
+        done = 0
+        while done < count:
+            log.append(entries(done, min(8192, count - done)))
+            done += min(8192, count - done)
+        vkey = log.signer.vkey()
+    # Only the source serves; the follower runs in this process, so its work is what we time.
+    [server] = demo.start([(source_city, source_dir, source_url)], base)
+    try:
+        demo.wait_healthy([server])
+        config = node.load_config(follower_dir)
+        engine = node.open_database(follower_dir, config)
+        alliance = ac.load(follower_dir / "alliance.json").alliance
+        members = [m for m in alliance.members if m.city == source_city.code]
+        log_id = member_log_ids(engine, members)[source_city.code]
+        follower = Follower(engine, log_id, note.parse_vkey(vkey), Peer(source_url))
+        t0 = time.perf_counter()
+        added = follower.sync(lambda p: err.print(f"  caught up {p.replicated:,}/{p.target:,}"))
+        follow_s = time.perf_counter() - t0
+        url = engine.url.render_as_string(hide_password=False)
+        t0 = time.perf_counter()
+        report = verify_log(DatabaseSource(url, log_id), note.parse_vkey(vkey), workers=1)
+        verify_s = time.perf_counter() - t0
+        assert report.size == added == count + 1
+        engine.dispose()
+    finally:
+        demo.stop([server])
+    return {
+        "catch_up_entries": added,
+        "catch_up_s": round(follow_s, 2),
+        "catch_up_entries_per_s": round(added / follow_s),
+        "local_verify_entries_per_s": round(report.size / verify_s),
+    }
+
+
+def bench_finality(base: Path, samples: int) -> dict[str, float]:
+    port = demo.free_base_port()
+    prepared = demo.prepare(base / "network", demo.CITIES, port)
+    demo.write_alliance(prepared)
+    nodes = demo.start(prepared, base)
+    try:
+        demo.wait_healthy(nodes)
+        demo.wait_final(nodes)
+        linyi = nodes[0]
+        times: list[float] = []
+        with open_log(linyi.directory) as log:
+            for i in range(samples):
+                t0 = time.perf_counter()
+                size = log.append([f'{{"finality-sample":{i}}}'.encode()]) + 1
+                while not _final_everywhere(nodes, size):
+                    time.sleep(0.01)
+                times.append(time.perf_counter() - t0)
+                err.print(f"  append {i + 1}/{samples}: final on all four after {times[-1]:.2f} s")
+    finally:
+        demo.stop(nodes)
+    times.sort()
+    return {
+        "finality_samples": samples,
+        "finality_median_s": round(statistics.median(times), 3),
+        "finality_p95_s": round(times[min(len(times) - 1, int(0.95 * len(times)))], 3),
+    }
+
+
+def _final_everywhere(nodes: list[demo.RunningNode], size: int) -> bool:
+    for n in nodes:
+        status = httpx.get(f"{n.url}/api/v1/status", timeout=5).json()
+        if n is nodes[0]:
+            if status["node"]["final_size"] < size:
+                return False
+            continue
+        linyi = next(m for m in status["members"] if m["city"] == "371300")
+        if linyi["replicated_size"] < size or linyi["final_size"] < size:
+            return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (< 1 min)")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench-data" / "replication")
+    args = parser.parse_args(argv)
+    count, samples = (20_000, 5) if args.quick else (100_000, 20)
+    if args.data.exists():
+        shutil.rmtree(args.data)
+    args.data.mkdir(parents=True)
+    try:
+        err.print(f"▶ catch-up on {count:,} entries over HTTP, then a local audit of them")
+        metrics: dict[str, float | bool] = {"quick": args.quick}
+        metrics.update(bench_catch_up(args.data, count))
+        err.print(f"▶ finality of {samples} appends in the four-city network")
+        metrics.update(bench_finality(args.data, samples))
+    finally:
+        shutil.rmtree(args.data, ignore_errors=True)
+    ratios = {
+        "catch_up_vs_local_verify": round(
+            float(metrics["catch_up_entries_per_s"]) / float(metrics["local_verify_entries_per_s"]),
+            3,
+        )
+    }
+    table = Table(title="lunan replication benchmark")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("catch-up over HTTP", f"{metrics['catch_up_entries_per_s']:,} entries/s")
+    table.add_row(
+        "same entries, local audit (1 process)",
+        f"{metrics['local_verify_entries_per_s']:,} entries/s",
+    )
+    table.add_row(
+        "ratio catch_up_vs_local_verify (target ≥ 0.5)", str(ratios["catch_up_vs_local_verify"])
+    )
+    table.add_row("append → final on all four, median", f"{metrics['finality_median_s']} s")
+    table.add_row("append → final on all four, p95", f"{metrics['finality_p95_s']} s")
+    out.print(table)
+    print(json.dumps({"bench": "replication", "metrics": metrics, "ratios": ratios}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

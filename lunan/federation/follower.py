@@ -1,0 +1,178 @@
+"""Follow another member's log: fetch, verify, store — and notice if it ever forks.
+
+The follower replays the member's own commit history: it lists the checkpoints the member
+signed after the last one stored here, fetches the entries they cover, recomputes every root
+from its stored copy plus the new entries, and only then writes entries, tiles and those
+signed checkpoints in one transaction. Each step resumes where the last committed one ended.
+
+Two signed checkpoints of one origin that cannot both be true (different roots for one size,
+or a tree that does not extend the one stored here) are proof of a fork: both are kept in an
+alert, and the follower stops taking that member's entries until an operator looks.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, insert, select
+
+from lunan.clock import now_shanghai
+from lunan.crypto import note
+from lunan.federation.peer import Peer, PeerError
+from lunan.log import checkpoint as cp
+from lunan.log import merkle, tiles
+from lunan.log.store import TileRow, TreeBuilder, TreeStore, write_batch
+from lunan.storage.schema import alerts
+
+SEGMENT = 1 << 16  # entries verified and committed together while catching up
+FORK = "fork"
+
+
+class ForkDetected(Exception):
+    """The member signed two checkpoints that cannot both be true."""
+
+
+@dataclass
+class Progress:
+    replicated: int = 0
+    target: int = 0
+
+
+def open_alert(engine: Engine, origin: str, kind: str) -> bool:
+    q = select(alerts.c.id).where(alerts.c.origin == origin, alerts.c.kind == kind).limit(1)
+    with engine.connect() as c:
+        return c.execute(q).first() is not None
+
+
+def raise_alert(engine: Engine, origin: str, kind: str, detail: str, evidence: object) -> None:
+    with engine.begin() as c:
+        c.execute(
+            insert(alerts).values(
+                origin=origin,
+                kind=kind,
+                detail=detail,
+                evidence=json.dumps(evidence, ensure_ascii=False),
+                created_at=now_shanghai(),
+            )
+        )
+
+
+class Follower:
+    """Replicates one member's log into this node's database (as log `log_id`)."""
+
+    def __init__(self, engine: Engine, log_id: int, verifier: note.Verifier, peer: Peer) -> None:
+        self.engine = engine
+        self.store = TreeStore(engine, log_id)
+        self.origin = verifier.name
+        self.verifier = verifier
+        self.peer = peer
+        self.seen_size = 0  # the size the member last showed us
+
+    @property
+    def stopped(self) -> bool:
+        return open_alert(self.engine, self.origin, FORK)
+
+    def sync(self, on_progress: Callable[[Progress], None] | None = None) -> int:
+        """Catch up with the member's latest checkpoint; return how many entries were added."""
+        if self.stopped:
+            return 0
+        latest = self._open(self.peer.get("/log/v1/checkpoint").decode("utf-8", "replace"))
+        self.seen_size = latest.size
+        added = 0
+        while True:
+            stored = self.store.latest()
+            size = stored[0] if stored else 0
+            if latest.size <= size:
+                self._check_not_behind(latest, stored)
+                return added
+            segment = self._next_segment(size)
+            if not segment:
+                raise PeerError(f"{self.origin} shows size {latest.size} but lists no checkpoint")
+            added += self._apply(size, segment)
+            if on_progress:
+                on_progress(Progress(size + added, latest.size))
+
+    def _open(self, signed: str) -> cp.Checkpoint:
+        try:
+            return cp.open_signed(signed, self.verifier)
+        except cp.CheckpointError as e:
+            raise PeerError(f"{self.origin}: {e}") from e
+
+    def _next_segment(self, size: int) -> list[tuple[cp.Checkpoint, str]]:
+        body = json.loads(self.peer.get(f"/api/v1/log/checkpoints?after={size}&limit=1000"))
+        segment: list[tuple[cp.Checkpoint, str]] = []
+        for item in body.get("checkpoints", []):
+            signed = str(item["note"])
+            checkpoint = self._open(signed)
+            if segment and checkpoint.size > size + SEGMENT:
+                break
+            segment.append((checkpoint, signed))
+            if checkpoint.size >= size + SEGMENT:
+                break
+        return segment
+
+    def _apply(self, size: int, segment: list[tuple[cp.Checkpoint, str]]) -> int:
+        end = segment[-1][0].size
+        entries = self._fetch_entries(size, end)
+        builder = TreeBuilder.load(self.store, size)
+        rows: dict[tuple[int, int], TileRow] = {}
+        done = size
+        for checkpoint, signed in segment:
+            builder, changed = builder.extend(
+                [merkle.leaf_hash(e) for e in entries[done - size : checkpoint.size - size]]
+            )
+            rows.update(((r.level, r.idx), r) for r in changed)  # a later row supersedes
+            done = checkpoint.size
+            if builder.root() != checkpoint.root:
+                self._fork_or_bad_data(size, checkpoint, signed)
+        now = now_shanghai()
+        with self.engine.begin() as conn:
+            write_batch(conn, self.store.log_id, size, entries, list(rows.values()), None)
+            for checkpoint, signed in segment:
+                write_batch(conn, self.store.log_id, 0, [], [], (checkpoint.size, signed, now))
+        return end - size
+
+    def _fetch_entries(self, begin: int, end: int) -> list[bytes]:
+        out: list[bytes] = []
+        try:
+            for bundle in tiles.fetch_entries(lambda p: self.peer.get("/log/v1/" + p), begin, end):
+                out.extend(bundle)
+        except ValueError as e:
+            raise PeerError(f"{self.origin}: {e}") from e
+        return out
+
+    def _fork_or_bad_data(self, size: int, checkpoint: cp.Checkpoint, signed: str) -> None:
+        """Our copy plus the served entries miss the signed root: bad entries, or a fork?"""
+        stored = self.store.latest()
+        if stored is None or size == 0:
+            raise PeerError(f"{self.origin}: served entries do not match its checkpoint")
+        old_root = self.store.root(size)
+        try:
+            body = json.loads(
+                self.peer.get(f"/api/v1/log/proof/consistency?old={size}&new={checkpoint.size}")
+            )
+            proof = [base64.b64decode(p) for p in body["proof"]]
+            merkle.verify_consistency(size, checkpoint.size, proof, old_root, checkpoint.root)
+        except (PeerError, ValueError, KeyError, merkle.ProofError):
+            self._fork(
+                f"checkpoint {checkpoint.size} does not extend the tree of size {size} stored here",
+                [stored[1], signed],
+            )
+        raise PeerError(f"{self.origin}: served entries do not match its checkpoint")
+
+    def _check_not_behind(self, latest: cp.Checkpoint, stored: tuple[int, str] | None) -> None:
+        """A member showing a smaller or equal tree must show one we already hold."""
+        if stored is None or latest.size == 0:
+            return
+        if self.store.root(latest.size) != latest.root:
+            self._fork(
+                f"checkpoint {latest.size} differs from the tree of that size stored here",
+                [stored[1], self.peer.get("/log/v1/checkpoint").decode("utf-8", "replace")],
+            )
+
+    def _fork(self, detail: str, evidence: list[str]) -> None:
+        raise_alert(self.engine, self.origin, FORK, detail, evidence)
+        raise ForkDetected(f"{self.origin}: {detail}")

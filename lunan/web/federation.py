@@ -1,0 +1,121 @@
+"""The alliance endpoints: the witness (C2SP tlog-witness) and the node's status."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from lunan.federation.runtime import Federation
+from lunan.log.witness import WitnessError, parse_request
+from lunan.net import signatures
+from lunan.web.problems import Problem, problem_response
+
+router = APIRouter(tags=["alliance"])
+
+
+def _federation(request: Request) -> Federation:
+    fed: Federation | None = request.app.state.federation
+    if fed is None:
+        raise Problem(
+            404,
+            "no-alliance",
+            "未加入联盟 Not in an alliance",
+            "this node runs without an alliance file, so it neither witnesses nor follows",
+        )
+    return fed
+
+
+def install(app: FastAPI, fed: Federation) -> None:
+    """Check the HTTP Message Signature (RFC 9421) of every request that carries one.
+
+    Members sign every request they send each other; a signed request from an unknown key,
+    with a bad signature, outside the time window or replayed is refused and recorded.
+    Unsigned requests reach only what is public (the log, its proofs, the status); the
+    member-only endpoints look for `request.state.member`.
+    """
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next: Any) -> Any:
+        request.state.member = None
+        if "signature-input" in request.headers or "signature" in request.headers:
+            body = await request.body()
+            try:
+                request.state.member = signatures.verify_request(
+                    request.method,
+                    str(request.url),
+                    request.headers,
+                    body,
+                    fed.member_key,
+                    int(time.time()),
+                    seen=fed.replays,
+                )
+            except signatures.SignatureError as e:
+                fed.record_refusal(request.url.path, e)
+                return _refusal(request, e)
+        return await call_next(request)
+
+
+# One problem type per refusal reason (RFC 9457: a stable `type` per failure).
+REFUSALS: dict[str, str] = {
+    "missing-signature": "request-missing-signature",
+    "malformed-signature": "request-malformed-signature",
+    "unknown-key": "request-unknown-key",
+    "bad-signature": "request-bad-signature",
+    "expired": "request-expired",
+    "replayed": "request-replayed",
+    "bad-digest": "request-bad-digest",
+    "missing-component": "request-missing-component",
+}
+
+
+def _refusal(request: Request, e: signatures.SignatureError) -> JSONResponse:
+    status = 401 if e.reason == "missing-signature" else 403
+    return problem_response(
+        status,
+        REFUSALS[e.reason],
+        "节点间请求未通过验证 Request not authenticated",
+        f"{e}: requests between members carry an HTTP Message Signature (RFC 9421) "
+        "made with the sending member's log key",
+        request.url.path,
+    )
+
+
+def _member(request: Request, fed: Federation) -> str:
+    member: str | None = request.state.member
+    if member is None:
+        error = signatures.SignatureError("missing-signature", "the request is not signed")
+        fed.record_refusal(request.url.path, error)
+        raise Problem(
+            401,
+            "request-missing-signature",
+            "节点间请求未通过验证 Request not authenticated",
+            "only alliance members may call this: sign the request (RFC 9421) with the "
+            "member's log key",
+        )
+    return member
+
+
+@router.post("/witness/v1/add-checkpoint")
+async def add_checkpoint(request: Request) -> Response:
+    fed = _federation(request)
+    _member(request, fed)
+    body = await request.body()
+    try:
+        signature = fed.witness.add_checkpoint(parse_request(body), int(time.time()))
+    except WitnessError as e:
+        if e.last_size is not None:
+            return Response(
+                f"{e.last_size}\n".encode(),
+                status_code=e.status,
+                headers={"Content-Type": "text/x.tlog.size"},
+            )
+        raise Problem(e.status, e.slug, "见证被拒绝 Checkpoint refused", e.detail) from e
+    return Response(signature.line(), media_type="text/x.tlog.cosignature")
+
+
+@router.get("/api/v1/status")
+def status(request: Request) -> dict[str, Any]:
+    return _federation(request).status()

@@ -1,0 +1,110 @@
+"""The witness (C2SP tlog-witness add-checkpoint): every status code the spec names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from factories import make_node
+
+from lunan import node
+from lunan.crypto import note
+from lunan.log import Log, cosignature, open_log
+from lunan.log import checkpoint as cp
+from lunan.log.witness import AddCheckpoint, Witness, WitnessError, format_request, parse_request
+
+NOW = 1_700_000_000
+
+
+@pytest.fixture
+def witness(tmp_path: Path, database_url: str) -> Iterator[Witness]:
+    """The witness of 枣庄, which knows 临沂's log key (the log made by `log` below)."""
+    directory = make_node(
+        tmp_path / "zaozhuang", database_url, city="370400", name="枣庄", origin="lunan/370400"
+    )
+    config = node.load_config(directory)
+    engine = node.open_database(directory, config)
+    signer = node.witness_signer(config, node.load_witness_key(directory))
+    linyi = tmp_path / "linyi"
+    make_node(linyi)
+    known = {
+        "lunan/371300": note.parse_vkey(
+            node.signer(node.load_config(linyi), node.load_key(linyi)).vkey()
+        )
+    }
+    yield Witness(engine, signer, known.get)
+    engine.dispose()
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[Log]:
+    with open_log(tmp_path / "linyi") as the_log:
+        yield the_log
+
+
+def _submit(w: Witness, old: int, proof: list[bytes], checkpoint: str) -> note.NoteSignature:
+    return w.add_checkpoint(parse_request(format_request(old, proof, checkpoint)), NOW)
+
+
+def _refused(w: Witness, old: int, proof: list[bytes], checkpoint: str) -> WitnessError:
+    with pytest.raises(WitnessError) as e:
+        _submit(w, old, proof, checkpoint)
+    return e.value
+
+
+def test_a_first_checkpoint_is_cosigned_from_size_zero(witness: Witness, log: Log) -> None:
+    sig = _submit(witness, 0, [], log.checkpoint())
+    body = cp.parse_body(note.parse_note(log.checkpoint()).text).body()
+    verifier = note.parse_vkey(witness.signer.vkey())
+    assert cosignature.verify(body, sig, verifier) == NOW
+
+
+def test_a_later_checkpoint_needs_a_proof_from_the_last_cosigned_size(
+    witness: Witness, log: Log
+) -> None:
+    _submit(witness, 0, [], log.checkpoint())
+    log.append([b"a", b"b", b"c"])
+    assert _refused(witness, 1, [], log.checkpoint()).status == 422
+    assert _refused(witness, 1, [b"\x00" * 32, b"\x01" * 32], log.checkpoint()).status == 422
+    _submit(witness, 1, log.store.consistency_proof(1, 4), log.checkpoint())
+    stale = _refused(witness, 1, log.store.consistency_proof(1, 4), log.checkpoint())
+    assert (stale.status, stale.last_size) == (409, 4)
+
+
+def test_an_unknown_origin_is_404_and_a_bad_signature_403(witness: Witness, tmp_path: Path) -> None:
+    stranger = note.Signer("lunan/379999", Ed25519PrivateKey.generate())
+    assert (
+        _refused(
+            witness, 0, [], cp.sign(cp.Checkpoint("lunan/379999", 1, b"\x00" * 32), stranger)
+        ).status
+        == 404
+    )
+    forger = note.Signer("lunan/371300", Ed25519PrivateKey.generate())
+    forged = cp.sign(cp.Checkpoint("lunan/371300", 1, b"\x00" * 32), forger)
+    assert _refused(witness, 0, [], forged).status == 403
+
+
+def test_old_above_the_checkpoint_size_is_400(witness: Witness, log: Log) -> None:
+    assert _refused(witness, 5, [], log.checkpoint()).status == 400
+
+
+def test_the_same_size_with_another_root_is_409(witness: Witness, log: Log, tmp_path: Path) -> None:
+    _submit(witness, 0, [], log.checkpoint())
+    other = cp.sign(cp.Checkpoint("lunan/371300", 1, b"\x07" * 32), log.signer)
+    assert _refused(witness, 1, [], other).status == 409
+
+
+def test_malformed_requests_are_400() -> None:
+    for body in (
+        b"old 01\n\nx",
+        b"new 1\n\nx",
+        b"old 0\nnot base64!\n\nx",
+        b"old 0\n",
+        b"\xff\n\n",
+    ):
+        with pytest.raises(WitnessError) as e:
+            parse_request(body)
+        assert e.value.status == 400
+    assert parse_request(b"old 0\n\ncp\n") == AddCheckpoint(0, [], "cp\n")
