@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select
@@ -28,6 +29,7 @@ from lunan.log.store import TileRow, TreeBuilder, TreeStore, write_batch
 from lunan.storage.schema import alerts
 
 SEGMENT = 1 << 16  # entries verified and committed together while catching up
+FETCHES_IN_FLIGHT = 4
 FORK = "fork"
 
 
@@ -138,8 +140,12 @@ class Follower:
     def _fetch_entries(self, begin: int, end: int) -> list[bytes]:
         out: list[bytes] = []
         try:
-            for bundle in tiles.fetch_entries(lambda p: self.peer.get("/log/v1/" + p), begin, end):
-                out.extend(bundle)
+            # Several bundles in flight: the peer serves them on its own cores meanwhile.
+            with ThreadPoolExecutor(max_workers=FETCHES_IN_FLIGHT) as pool:
+                for bundle in tiles.fetch_entries(
+                    lambda p: self.peer.get("/log/v1/" + p), begin, end, pool.map
+                ):
+                    out.extend(bundle)
         except ValueError as e:
             raise PeerError(f"{self.origin}: {e}") from e
         return out

@@ -36,10 +36,15 @@ MAX_BACKOFF = 30.0
 def load_alliance(
     directory: Path, config: node.NodeConfig, log_vkey: str
 ) -> alliance_config.Alliance:
-    """The node's alliance file, verified, and listing this node with its key."""
+    """The node's alliance file, verified, and listing this node with its key.
+
+    A later version is signed by the members of the one before, so earlier versions are kept
+    beside it as `alliance-v1.json`, `alliance-v2.json`, … and the chain is checked from 1 on.
+    """
     path = directory / ALLIANCE_FILE
+    previous = sorted(directory.glob("alliance-v*.json"))
     try:
-        alliance = alliance_config.open_for_node(path, config.city, log_vkey)
+        alliance = alliance_config.open_for_node(path, config.city, log_vkey, previous)
     except alliance_config.AllianceError as e:
         raise node.NodeError(str(e)) from e
     if alliance.id != config.alliance:

@@ -8,7 +8,7 @@ tree is one row lookup away; the served tile is just the first level.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from lunan.log.merkle import HASH_SIZE, Node
@@ -142,15 +142,28 @@ def unbundle_entries(data: bytes) -> Iterator[bytes]:
         i += 2 + n
 
 
-def fetch_entries(get: Callable[[str], bytes], begin: int, end: int) -> Iterator[list[bytes]]:
-    """Entries [begin, end) of a served log, one bundle at a time; `get(path)` fetches a path
-    such as `tile/entries/000.p/7`. A bundle that is malformed or short raises ValueError."""
-    for n in range(begin // TILE_WIDTH, (end - 1) // TILE_WIDTH + 1):
-        width = min(TILE_WIDTH, end - n * TILE_WIDTH)
+def fetch_entries(
+    get: Callable[[str], bytes],
+    begin: int,
+    end: int,
+    fetch_all: Callable[[Callable[[str], bytes], list[str]], Iterable[bytes]] = map,
+) -> Iterator[list[bytes]]:
+    """Entries [begin, end) of a served log, one bundle at a time, in order; `get(path)`
+    fetches a path such as `tile/entries/000.p/7`, and `fetch_all` maps it over the paths
+    (give a thread pool's `map` to have several bundles in flight). A bundle that is
+    malformed or short raises ValueError."""
+    first = begin // TILE_WIDTH
+    refs = [
+        TileRef(-1, n, min(TILE_WIDTH, end - n * TILE_WIDTH))
+        for n in range(first, (end - 1) // TILE_WIDTH + 1)
+    ]
+    for ref, data in zip(refs, fetch_all(get, [tile_path(r) for r in refs]), strict=True):
         try:
-            bundle = list(unbundle_entries(get(tile_path(TileRef(-1, n, width)))))
+            bundle = list(unbundle_entries(data))
         except ValueError as e:
-            raise ValueError(f"entry bundle {n}: {e}") from e
-        if len(bundle) != width:
-            raise ValueError(f"entry bundle {n} holds {len(bundle)} entries, want {width}")
-        yield bundle[max(0, begin - n * TILE_WIDTH) :]
+            raise ValueError(f"entry bundle {ref.index}: {e}") from e
+        if len(bundle) != ref.width:
+            raise ValueError(
+                f"entry bundle {ref.index} holds {len(bundle)} entries, want {ref.width}"
+            )
+        yield bundle[max(0, begin - ref.index * TILE_WIDTH) :]

@@ -20,6 +20,7 @@ from factories import make_node
 from lunan import demo, node
 from lunan.alliance import config as ac
 from lunan.federation import cosigned
+from lunan.federation.runtime import load_alliance
 from lunan.log import Log, open_log
 from lunan.log import checkpoint as cp
 from lunan.log.witness import format_request
@@ -257,3 +258,20 @@ def test_a_member_serving_garbage_costs_retries_not_the_alliance(tmp_path: Path)
         demo.stop(nodes)
         garbage.shutdown()
         garbage.server_close()
+
+
+def test_a_node_runs_on_a_later_alliance_version_kept_with_its_history(tmp_path: Path) -> None:
+    prepared = _alliance(tmp_path)
+    linyi = prepared[0][1]
+    v1 = ac.load(linyi / "alliance.json")
+    v2 = ac.next_version(v1, name="鲁南经济圈（第二版，示例数据）")
+    for city, directory, _ in prepared[:2]:  # a quorum (2) of version 1's members signs
+        config = node.load_config(directory)
+        v2 = ac.sign(v2, city.code, node.signer(config, node.load_key(directory)), previous=v1)
+    ac.save(linyi / "alliance.json", v2)
+    config = node.load_config(linyi)
+    vkey = node.signer(config, node.load_key(linyi)).vkey()
+    with pytest.raises(node.NodeError, match="every earlier version"):
+        load_alliance(linyi, config, vkey)
+    ac.save(linyi / "alliance-v1.json", v1)
+    assert load_alliance(linyi, config, vkey).version == 2
