@@ -56,6 +56,15 @@ _TILE = select(log_tiles.c.width, log_tiles.c.nodes).where(
 )
 
 
+_ENTRIES = (
+    select(log_entries.c.data)
+    .where(
+        log_entries.c.log_id == bindparam("log_id"),
+        log_entries.c.idx >= bindparam("begin"),
+        log_entries.c.idx < bindparam("end"),
+    )
+    .order_by(log_entries.c.idx)
+)
 _LATEST = (
     select(log_checkpoints.c.size, log_checkpoints.c.note)
     .where(log_checkpoints.c.log_id == bindparam("log_id"))
@@ -141,14 +150,10 @@ class TreeStore:
     # --- entries ---------------------------------------------------------------------------
 
     def entries(self, begin: int, end: int) -> list[bytes]:
-        q = (
-            select(log_entries.c.data)
-            .where(log_entries.c.log_id == self.log_id)
-            .where(log_entries.c.idx >= begin, log_entries.c.idx < end)
-            .order_by(log_entries.c.idx)
-        )
+        """Entries [begin, end) in index order (fewer if some are missing)."""
         with self.engine.connect() as c:
-            return [bytes(r[0]) for r in c.execute(q)]
+            rows = c.execute(_ENTRIES, {"log_id": self.log_id, "begin": begin, "end": end})
+            return [bytes(data) for (data,) in rows]
 
     def last_index(self, conn: Connection | None = None) -> int | None:
         """The highest stored entry index: a primary-key seek, cheap at any size."""
