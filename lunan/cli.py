@@ -367,6 +367,7 @@ def demo(
             f"  curl {first.url}/log/v1/checkpoint",
             f"  curl '{first.url}/api/v1/log/proof/inclusion?index=0'",
             f"  {me} verify --url {first.url} --vkey {vkeys[first.url]}",
+            f"  {me} status --dir {first.directory}",
             f"节点清单 nodes: {directory / 'demo.json'} — Ctrl-C 停止 stops them",
         ):
             out.print(line, soft_wrap=True, highlight=False)
