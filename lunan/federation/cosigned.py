@@ -74,14 +74,16 @@ def last_cosigned(engine: Engine, log_id: int, witness: str) -> int:
 
 
 def final_size(engine: Engine, log_id: int, quorum: int) -> int:
-    """The largest checkpoint cosigned by at least `quorum` witnesses (0 if none)."""
+    """The largest size that at least `quorum` witnesses have cosigned (0 if none).
+
+    A witness that cosigned size n vouches for every smaller tree of the log too (it checked
+    each step's consistency), so each witness counts with the largest size it cosigned.
+    """
     q = (
-        select(cosignatures.c.size)
+        select(func.max(cosignatures.c.size))
         .where(cosignatures.c.log_id == log_id)
-        .group_by(cosignatures.c.size)
-        .having(func.count(cosignatures.c.witness) >= quorum)
-        .order_by(cosignatures.c.size.desc())
-        .limit(1)
+        .group_by(cosignatures.c.witness)
     )
     with engine.connect() as c:
-        return int(c.execute(q).scalar() or 0)
+        sizes = sorted((int(size) for (size,) in c.execute(q)), reverse=True)
+    return sizes[quorum - 1] if quorum >= 1 and len(sizes) >= quorum else 0

@@ -26,7 +26,7 @@ from lunan.federation.peer import Peer, PeerError
 from lunan.log import checkpoint as cp
 from lunan.log import merkle, tiles
 from lunan.log.store import TileRow, TreeBuilder, TreeStore, write_batch
-from lunan.storage.schema import alerts
+from lunan.storage.schema import alerts, witness_state
 
 SEGMENT = 1 << 16  # entries verified and committed together while catching up
 FETCHES_IN_FLIGHT = 4
@@ -77,25 +77,36 @@ class Follower:
     def stopped(self) -> bool:
         return open_alert(self.engine, self.origin, FORK)
 
-    def sync(self, on_progress: Callable[[Progress], None] | None = None) -> int:
-        """Catch up with the member's latest checkpoint; return how many entries were added."""
+    def sync(
+        self,
+        on_progress: Callable[[Progress], None] | None = None,
+        max_segments: int | None = None,
+    ) -> int:
+        """Catch up with the member's latest checkpoint (or take at most `max_segments` steps
+        towards it, so one long catch-up does not hold up the other members); return how
+        many entries were added."""
         if self.stopped:
             return 0
-        latest = self._open(self.peer.get("/log/v1/checkpoint").decode("utf-8", "replace"))
+        served = self.peer.get("/log/v1/checkpoint").decode("utf-8", "replace")
+        latest = self._open(served)
         self.seen_size = latest.size
         added = 0
-        while True:
+        segments = 0
+        while max_segments is None or segments < max_segments:
             stored = self.store.latest()
             size = stored[0] if stored else 0
             if latest.size <= size:
-                self._check_not_behind(latest, stored)
-                return added
+                self._check_not_behind(latest, served, stored)
+                break
             segment = self._next_segment(size)
             if not segment:
                 raise PeerError(f"{self.origin} shows size {latest.size} but lists no checkpoint")
             added += self._apply(size, segment)
+            segments += 1
             if on_progress:
-                on_progress(Progress(size + added, latest.size))
+                on_progress(Progress(segment[-1][0].size, latest.size))
+        self._check_witnessed()
+        return added
 
     def _open(self, signed: str) -> cp.Checkpoint:
         try:
@@ -109,6 +120,8 @@ class Follower:
         for item in body.get("checkpoints", []):
             signed = str(item["note"])
             checkpoint = self._open(signed)
+            if checkpoint.size <= (segment[-1][0].size if segment else size):
+                raise PeerError(f"{self.origin} lists checkpoints out of order")
             if segment and checkpoint.size > size + SEGMENT:
                 break
             segment.append((checkpoint, signed))
@@ -161,22 +174,48 @@ class Follower:
                 self.peer.get(f"/api/v1/log/proof/consistency?old={size}&new={checkpoint.size}")
             )
             proof = [base64.b64decode(p) for p in body["proof"]]
+        except (ValueError, KeyError, TypeError) as e:
+            raise PeerError(f"{self.origin}: no usable consistency proof: {e}") from e
+        try:
             merkle.verify_consistency(size, checkpoint.size, proof, old_root, checkpoint.root)
-        except (PeerError, ValueError, KeyError, merkle.ProofError):
+        except merkle.ProofError:
+            # Whatever proof the member sends, a tree that extends ours would verify: the
+            # checkpoint it signed cannot extend the one we hold.
             self._fork(
                 f"checkpoint {checkpoint.size} does not extend the tree of size {size} stored here",
                 [stored[1], signed],
             )
         raise PeerError(f"{self.origin}: served entries do not match its checkpoint")
 
-    def _check_not_behind(self, latest: cp.Checkpoint, stored: tuple[int, str] | None) -> None:
+    def _check_not_behind(
+        self, latest: cp.Checkpoint, served: str, stored: tuple[int, str] | None
+    ) -> None:
         """A member showing a smaller or equal tree must show one we already hold."""
         if stored is None or latest.size == 0:
             return
         if self.store.root(latest.size) != latest.root:
             self._fork(
                 f"checkpoint {latest.size} differs from the tree of that size stored here",
-                [stored[1], self.peer.get("/log/v1/checkpoint").decode("utf-8", "replace")],
+                [stored[1], served],
+            )
+
+    def _check_witnessed(self) -> None:
+        """What this node's witness cosigned of the member must be in the copy we follow:
+        otherwise the member showed our witness one history and our follower another."""
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(witness_state.c.size, witness_state.c.root, witness_state.c.note).where(
+                    witness_state.c.origin == self.origin
+                )
+            ).first()
+        stored = self.store.latest()
+        if row is None or stored is None or row.size == 0 or row.size > stored[0]:
+            return
+        if self.store.root(row.size) != bytes(row.root):
+            self._fork(
+                f"the checkpoint of size {row.size} this node's witness cosigned is not in the "
+                "log the member serves",
+                [row.note, stored[1]],
             )
 
     def _fork(self, detail: str, evidence: list[str]) -> None:

@@ -21,10 +21,11 @@ from lunan import node
 from lunan.alliance import config as alliance_config
 from lunan.clock import now_shanghai
 from lunan.federation import cosigned
-from lunan.federation.follower import FORK, Follower, ForkDetected, raise_alert
+from lunan.federation.follower import FORK, Follower, ForkDetected, open_alert, raise_alert
 from lunan.federation.peer import Peer
 from lunan.federation.submitter import Submitter, WitnessPeer
 from lunan.log import Log
+from lunan.log.store import TreeStore
 from lunan.log.witness import Witness
 from lunan.net import signatures
 from lunan.storage.schema import alerts, logs
@@ -129,10 +130,16 @@ class Federation:
         (a bad signature, a replay, a stale time), so anonymous noise cannot fill the database."""
         with self._refusals_lock:
             self.refusals[error.reason] = self.refusals.get(error.reason, 0) + 1
-        if error.reason in ("bad-signature", "replayed", "expired", "bad-digest"):
+        # Only a replay is known to come from a member's key (its signature verified); any
+        # other refusal needs no key at all, so it is counted, never stored.
+        if error.reason == "replayed":
             raise_alert(
                 self.log.engine, "-", "refused-request", f"{path}: {error.reason}: {error}", []
             )
+
+    def _refusal_counts(self) -> dict[str, int]:
+        with self._refusals_lock:
+            return dict(self.refusals)
 
     @classmethod
     def start(
@@ -146,10 +153,16 @@ class Federation:
         others = [m for m in alliance.members if m.city != config.city]
         ids = member_log_ids(log.engine, others)
         by_origin = {m.log_verifier().name: m.log_verifier() for m in others}
+        replicas = {m.log_verifier().name: TreeStore(log.engine, ids[m.city]) for m in others}
         witness = Witness(
             log.engine,
             node.witness_signer(config, node.load_witness_key(directory)),
             by_origin.get,
+            replicas.get,
+            lambda origin, detail, evidence: raise_alert(
+                log.engine, origin, FORK, detail, evidence
+            ),
+            lambda origin: open_alert(log.engine, origin, FORK),
         )
         fed = cls(config, alliance, log, witness)
         for m in others:
@@ -170,7 +183,7 @@ class Federation:
             if now < state.next_try or state.follower.stopped:
                 continue
             try:
-                state.follower.sync()
+                state.follower.sync(max_segments=1)  # a long catch-up takes turns with the rest
                 self._collect_cosignatures(state)
                 state.last_error, state.failures, state.last_ok = None, 0, now_shanghai()
             except ForkDetected as e:
@@ -245,13 +258,14 @@ class Federation:
                 "submit_error": self.submit_error,
             },
             "members": members,
-            "refused_requests": dict(self.refusals),
+            "refused_requests": self._refusal_counts(),
             "alerts": list_alerts(engine),
         }
 
 
-def list_alerts(engine: Engine) -> list[dict[str, Any]]:
-    q = select(alerts).order_by(alerts.c.id)
+def list_alerts(engine: Engine, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest alerts, newest last."""
+    q = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
     with engine.connect() as c:
         return [
             {
@@ -261,5 +275,5 @@ def list_alerts(engine: Engine) -> list[dict[str, Any]]:
                 "created_at": r.created_at,
                 "stopped_following": r.kind == FORK,
             }
-            for r in c.execute(q)
+            for r in reversed(list(c.execute(q)))
         ]

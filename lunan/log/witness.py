@@ -22,6 +22,7 @@ from lunan.clock import now_shanghai
 from lunan.crypto import note
 from lunan.log import checkpoint as cp
 from lunan.log import cosignature, merkle
+from lunan.log.store import TreeStore
 from lunan.storage.schema import witness_state
 
 MAX_PROOF_LINES = 63
@@ -77,10 +78,18 @@ class Witness:
         engine: Engine,
         signer: note.Signer,
         verifier_for: Callable[[str], note.Verifier | None],
+        replica_for: Callable[[str], TreeStore | None] = lambda origin: None,
+        on_fork: Callable[[str, str, list[str]], None] | None = None,
+        forked: Callable[[str], bool] = lambda origin: False,
     ) -> None:
         self.engine = engine
         self.signer = signer
         self.verifier_for = verifier_for
+        # The copy of the log this node follows, if any: a witness that also replicates
+        # checks that what it cosigns is what the member serves everybody.
+        self.replica_for = replica_for
+        self.on_fork = on_fork
+        self.forked = forked
 
     def add_checkpoint(self, request: AddCheckpoint, now: int) -> note.NoteSignature:
         origin = request.checkpoint.split("\n", 1)[0]
@@ -95,6 +104,9 @@ class Witness:
             raise WitnessError(
                 400, "old-above-size", f"old size {request.old} is above {checkpoint.size}"
             )
+        if self.forked(origin):
+            raise WitnessError(422, "log-forked", f"{origin} has forked: this witness stopped")
+        self._check_replica(origin, checkpoint, request.checkpoint)
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(witness_state.c.size, witness_state.c.root).where(
@@ -118,7 +130,9 @@ class Witness:
                 try:
                     conn.execute(insert(witness_state).values(origin=origin, **values))
                 except IntegrityError as e:
-                    raise WitnessError(409, "old-size-mismatch", "raced", last_size=0) from e
+                    raise WitnessError(
+                        409, "old-size-mismatch", "raced", last_size=self._size(origin)
+                    ) from e
             else:
                 done = conn.execute(
                     update(witness_state)
@@ -126,8 +140,30 @@ class Witness:
                     .values(**values)
                 )
                 if done.rowcount != 1:
-                    raise WitnessError(409, "old-size-mismatch", "raced", last_size=last)
+                    raise WitnessError(
+                        409, "old-size-mismatch", "raced", last_size=self._size(origin)
+                    )
         return cosignature.cosign(checkpoint.body(), self.signer, now)
+
+    def _size(self, origin: str) -> int:
+        q = select(witness_state.c.size).where(witness_state.c.origin == origin)
+        with self.engine.connect() as c:
+            return int(c.execute(q).scalar() or 0)
+
+    def _check_replica(self, origin: str, checkpoint: cp.Checkpoint, signed: str) -> None:
+        replica = self.replica_for(origin)
+        stored = replica.latest() if replica else None
+        if replica is None or stored is None or checkpoint.size == 0 or stored[0] < checkpoint.size:
+            return
+        if replica.root(checkpoint.size) != checkpoint.root:
+            if self.on_fork:
+                self.on_fork(
+                    origin,
+                    f"checkpoint {checkpoint.size} submitted to the witness differs from the "
+                    "log the member serves",
+                    [stored[1], signed],
+                )
+            raise WitnessError(422, "log-forked", f"{origin} shows this witness another history")
 
     @staticmethod
     def _check_proof(request: AddCheckpoint, checkpoint: cp.Checkpoint, root: bytes | None) -> None:
@@ -137,12 +173,8 @@ class Witness:
             return
         if request.old == checkpoint.size and root != checkpoint.root:
             # The log signed two different trees of one size: the spec answers 409.
-            raise WitnessError(
-                409,
-                "root-mismatch",
-                "same size as last cosigned, different root",
-                last_size=request.old,
-            )
+            # Not a size mismatch a client could recover from: a problem document, no size.
+            raise WitnessError(409, "root-mismatch", "same size as last cosigned, different root")
         try:
             merkle.verify_consistency(
                 request.old, checkpoint.size, request.proof, root, checkpoint.root

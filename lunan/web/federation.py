@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from lunan.federation.runtime import Federation
 from lunan.log.witness import WitnessError, parse_request
@@ -104,7 +105,10 @@ async def add_checkpoint(request: Request) -> Response:
     _member(request, fed)
     body = await request.body()
     try:
-        signature = fed.witness.add_checkpoint(parse_request(body), int(time.time()))
+        # Database work: off the event loop, so a long write elsewhere stalls only this call.
+        signature = await run_in_threadpool(
+            fed.witness.add_checkpoint, parse_request(body), int(time.time())
+        )
     except WitnessError as e:
         if e.last_size is not None:
             return Response(

@@ -19,29 +19,23 @@ NOW = 1_700_000_000
 
 
 @pytest.fixture
-def witness(tmp_path: Path, database_url: str) -> Iterator[Witness]:
-    """The witness of 枣庄, which knows 临沂's log key (the log made by `log` below)."""
+def log(tmp_path: Path) -> Iterator[Log]:
+    """临沂's log, whose checkpoints are submitted."""
+    with open_log(make_node(tmp_path / "linyi")) as the_log:
+        yield the_log
+
+
+@pytest.fixture
+def witness(tmp_path: Path, database_url: str, log: Log) -> Iterator[Witness]:
+    """The witness of 枣庄, which knows 临沂's log key."""
     directory = make_node(
         tmp_path / "zaozhuang", database_url, city="370400", name="枣庄", origin="lunan/370400"
     )
     config = node.load_config(directory)
     engine = node.open_database(directory, config)
     signer = node.witness_signer(config, node.load_witness_key(directory))
-    linyi = tmp_path / "linyi"
-    make_node(linyi)
-    known = {
-        "lunan/371300": note.parse_vkey(
-            node.signer(node.load_config(linyi), node.load_key(linyi)).vkey()
-        )
-    }
-    yield Witness(engine, signer, known.get)
+    yield Witness(engine, signer, {"lunan/371300": log.verifier()}.get)
     engine.dispose()
-
-
-@pytest.fixture
-def log(tmp_path: Path) -> Iterator[Log]:
-    with open_log(tmp_path / "linyi") as the_log:
-        yield the_log
 
 
 def _submit(w: Witness, old: int, proof: list[bytes], checkpoint: str) -> note.NoteSignature:
@@ -108,3 +102,27 @@ def test_malformed_requests_are_400() -> None:
             parse_request(body)
         assert e.value.status == 400
     assert parse_request(b"old 0\n\ncp\n") == AddCheckpoint(0, [], "cp\n")
+
+
+def test_a_checkpoint_that_contradicts_the_followed_copy_is_refused_as_a_fork(
+    tmp_path: Path, log: Log
+) -> None:
+    other = tmp_path / "copy"  # a copy of 临沂's log as this node follows it: another history
+    make_node(other)
+    forks: list[tuple[str, list[str]]] = []
+    with open_log(other) as replica:
+        w = Witness(
+            replica.engine,
+            note.Signer("lunan/370400/witness", Ed25519PrivateKey.generate(), note.COSIGNATURE_V1),
+            {"lunan/371300": log.verifier()}.get,
+            {"lunan/371300": replica.store}.get,
+            lambda origin, detail, evidence: forks.append((origin, evidence)),
+        )
+        refused = _refused(w, 0, [], log.checkpoint())
+    assert (refused.status, refused.slug) == (422, "log-forked")
+    assert forks and forks[0][0] == "lunan/371300" and len(forks[0][1]) == 2
+
+
+def test_a_log_with_fork_evidence_is_not_cosigned_again(witness: Witness, log: Log) -> None:
+    witness.forked = lambda origin: True
+    assert _refused(witness, 0, [], log.checkpoint()).slug == "log-forked"

@@ -1,0 +1,128 @@
+"""The follower against a member that misbehaves: nothing unverified is stored, a failed fetch
+is a retry, and only a proof that fails is a fork."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from factories import entries, make_node
+
+from lunan import node
+from lunan.federation.follower import FORK, Follower, ForkDetected, open_alert
+from lunan.federation.peer import Peer, PeerError
+from lunan.log import Log, open_log, tiles
+from lunan.log import checkpoint as cp
+from lunan.storage.schema import logs
+
+
+class StorePeer(Peer):
+    """A member answering from its database, with faults switched on by the test."""
+
+    def __init__(self, log: Log) -> None:
+        super().__init__("http://member.invalid")
+        self.log = log
+        self.corrupt_entries = False
+        self.proof_down = False
+
+    def get(self, path: str) -> bytes:
+        store = self.log.store
+        if path == "/log/v1/checkpoint":
+            return self.log.checkpoint().encode()
+        if path.startswith("/api/v1/log/checkpoints?after="):
+            after = int(path.split("=", 1)[1].split("&", 1)[0])
+            rows = store.checkpoints_after(after, 1000)
+            return json.dumps({"checkpoints": [{"size": s, "note": n} for s, n in rows]}).encode()
+        if path.startswith("/api/v1/log/proof/consistency"):
+            if self.proof_down:
+                raise PeerError("connection reset")
+            query = dict(p.split("=") for p in path.split("?", 1)[1].split("&"))
+            proof = store.consistency_proof(int(query["old"]), int(query["new"]))
+            return json.dumps({"proof": [base64.b64encode(p).decode() for p in proof]}).encode()
+        ref = tiles.parse_tile_path(path.removeprefix("/log/v1/tile/"))
+        data = store.entries(ref.index * 256, ref.index * 256 + ref.width)
+        if self.corrupt_entries:
+            data = [e + b" " for e in data]
+        return tiles.bundle_entries(data)
+
+
+@pytest.fixture
+def member(tmp_path: Path) -> Iterator[Log]:
+    with open_log(make_node(tmp_path / "member")) as log:
+        yield log
+
+
+@pytest.fixture
+def follower(tmp_path: Path, member: Log) -> Iterator[tuple[Follower, StorePeer]]:
+    here = make_node(tmp_path / "here", city="370400", name="枣庄", origin="lunan/370400")
+    engine = node.open_database(here, node.load_config(here))
+    with engine.begin() as conn:
+        conn.execute(logs.insert().values(id=2, origin="lunan/371300", vkey=member.signer.vkey()))
+    peer = StorePeer(member)
+    yield Follower(engine, 2, member.verifier(), peer), peer
+    engine.dispose()
+
+
+def test_the_follower_stores_the_member_log_once_every_root_checks_out(
+    follower: tuple[Follower, StorePeer], member: Log
+) -> None:
+    f, _ = follower
+    member.append(entries(0, 700))
+    assert f.sync() == 701
+    assert f.store.root(701) == member.store.root(701)
+
+
+def test_entries_that_do_not_match_the_checkpoint_are_not_stored_and_not_a_fork(
+    follower: tuple[Follower, StorePeer], member: Log
+) -> None:
+    f, peer = follower
+    f.sync()
+    member.append(entries(0, 300))
+    peer.corrupt_entries = True
+    with pytest.raises(PeerError, match="do not match"):
+        f.sync()
+    peer.proof_down = True
+    with pytest.raises(PeerError):
+        f.sync()
+    assert f.store.size() == 1
+    assert not open_alert(f.engine, f.origin, FORK)
+    peer.corrupt_entries = peer.proof_down = False
+    assert f.sync() == 300
+
+
+def test_a_checkpoint_not_signed_by_the_member_key_is_refused_and_not_a_fork(
+    follower: tuple[Follower, StorePeer], member: Log, tmp_path: Path
+) -> None:
+    f, peer = follower
+    member.append(entries(0, 10))
+    f.sync()
+    with open_log(make_node(tmp_path / "impostor")) as impostor:  # same origin, another key
+        peer.log = impostor
+        with pytest.raises(PeerError, match="signature"):
+            f.sync()
+    assert f.store.size() == 11
+    assert not open_alert(f.engine, f.origin, FORK)
+
+
+def test_two_signed_trees_of_one_size_are_a_fork(
+    follower: tuple[Follower, StorePeer], member: Log
+) -> None:
+    f, _ = follower
+    f.sync()
+    # The member signs a different tree of size 1 with its own key.
+    other = cp.sign(cp.Checkpoint("lunan/371300", 1, b"\x07" * 32), member.signer)
+
+    class Liar(StorePeer):
+        def get(self, path: str) -> bytes:
+            if path == "/log/v1/checkpoint":
+                return other.encode()
+            return super().get(path)
+
+    f.peer = Liar(member)
+    with pytest.raises(ForkDetected):
+        f.sync()
+    assert open_alert(f.engine, f.origin, FORK)
+    assert f.sync() == 0  # following stopped
