@@ -227,6 +227,9 @@ def sync(directory: DirOption) -> None:
                 bar.update(task, completed=size, total=size)
             except (PeerError, ForkDetected) as e:
                 failed.append(f"{state.member.label}: {e}")
+            except Exception as e:  # e.g. a `lunan serve` writing the same copy meanwhile
+                failed.append(f"{state.member.label}: {type(e).__name__}: {e}")
+    fed.close()
     log.close()
     for state in fed.members:
         out.print(f"{state.member.label}: {state.follower.store.size()} entries stored")

@@ -30,6 +30,7 @@ from lunan.storage.schema import alerts, witness_state
 
 SEGMENT = 1 << 16  # entries verified and committed together while catching up
 FETCHES_IN_FLIGHT = 4
+MAX_COMMIT = 4 * SEGMENT  # the most entries one signed step may add
 FORK = "fork"
 
 
@@ -122,6 +123,12 @@ class Follower:
             checkpoint = self._open(signed)
             if checkpoint.size <= (segment[-1][0].size if segment else size):
                 raise PeerError(f"{self.origin} lists checkpoints out of order")
+            if not segment and checkpoint.size > size + MAX_COMMIT:
+                # Logs commit at most 8,192 entries at a time; a bigger step would make us
+                # hold a peer-chosen amount of data in memory before we could verify it.
+                raise PeerError(
+                    f"{self.origin} signed {checkpoint.size - size} entries in one step"
+                )
             if segment and checkpoint.size > size + SEGMENT:
                 break
             segment.append((checkpoint, signed))

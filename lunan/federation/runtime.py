@@ -220,6 +220,10 @@ class Federation:
         while not stop.wait(interval):
             self.step(time.monotonic())
 
+    def close(self) -> None:
+        for state in self.members:
+            state.follower.peer.close()
+
     def status(self) -> dict[str, Any]:
         quorum = self.alliance.quorum_size()
         engine = self.log.engine

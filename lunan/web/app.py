@@ -34,6 +34,8 @@ def create_app(
         stop.set()
         if worker is not None:
             worker.join(timeout=10)
+        if federation is not None:
+            federation.close()
         the_log.close()
 
     app = FastAPI(
