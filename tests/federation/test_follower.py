@@ -56,8 +56,12 @@ def member(tmp_path: Path) -> Iterator[Log]:
 
 
 @pytest.fixture
-def follower(tmp_path: Path, member: Log) -> Iterator[tuple[Follower, StorePeer]]:
-    here = make_node(tmp_path / "here", city="370400", name="枣庄", origin="lunan/370400")
+def follower(
+    tmp_path: Path, member: Log, database_url: str
+) -> Iterator[tuple[Follower, StorePeer]]:
+    here = make_node(
+        tmp_path / "here", database_url, city="370400", name="枣庄", origin="lunan/370400"
+    )
     engine = node.open_database(here, node.load_config(here))
     with engine.begin() as conn:
         conn.execute(logs.insert().values(id=2, origin="lunan/371300", vkey=member.signer.vkey()))

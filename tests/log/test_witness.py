@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +127,27 @@ def test_a_checkpoint_that_contradicts_the_followed_copy_is_refused_as_a_fork(
 def test_a_log_with_fork_evidence_is_not_cosigned_again(witness: Witness, log: Log) -> None:
     witness.forked = lambda origin: True
     assert _refused(witness, 0, [], log.checkpoint()).slug == "log-forked"
+
+
+def test_racing_submissions_cannot_both_move_the_witness(witness: Witness, log: Log) -> None:
+    """Compare-and-set: of two submissions from the same old size, one wins, one gets 409."""
+    first = log.checkpoint()
+    log.append([b"x"])
+    second = log.checkpoint()
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def submit(checkpoint: str) -> None:
+        barrier.wait()
+        try:
+            _submit(witness, 0, [], checkpoint)
+            results.append(200)
+        except WitnessError as e:
+            results.append(e.status)
+
+    threads = [threading.Thread(target=submit, args=(c,)) for c in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 409]
