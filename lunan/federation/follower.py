@@ -73,6 +73,7 @@ class Follower:
         self.verifier = verifier
         self.peer = peer
         self.seen_size = 0  # the size the member last showed us
+        self.served = ""  # the checkpoint note it served then, cosignatures included
 
     @property
     def stopped(self) -> bool:
@@ -90,7 +91,7 @@ class Follower:
             return 0
         served = self.peer.get("/log/v1/checkpoint").decode("utf-8", "replace")
         latest = self._open(served)
-        self.seen_size = latest.size
+        self.seen_size, self.served = latest.size, served
         added = 0
         segments = 0
         while max_segments is None or segments < max_segments:

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, insert, select
 from lunan import node
 from lunan.alliance import config as alliance_config
 from lunan.clock import now_shanghai
+from lunan.crypto import note
 from lunan.federation import cosigned
 from lunan.federation.follower import FORK, Follower, ForkDetected, open_alert, raise_alert
 from lunan.federation.peer import Peer
@@ -137,6 +138,10 @@ class Federation:
                 self.log.engine, "-", "refused-request", f"{path}: {error.reason}: {error}", []
             )
 
+    def witnesses_except(self, city: str) -> list[note.Verifier]:
+        """The witness keys that may vouch for `city`'s log: every other member's."""
+        return [m.witness_verifier() for m in self.alliance.members if m.city != city]
+
     def _refusal_counts(self) -> dict[str, int]:
         with self._refusals_lock:
             return dict(self.refusals)
@@ -205,15 +210,12 @@ class Federation:
         if latest is None:
             return
         size, signed = latest
-        served = state.follower.peer.get("/log/v1/checkpoint").decode("utf-8", "replace")
+        served = state.follower.served  # the note `sync` was just given
         body = signed.split("\n\n", 1)[0] + "\n"
         if not served.startswith(body):
-            return  # it moved on since; the next round catches up
+            return  # we hold an older size; the next round catches up
         # Only the other members' witnesses count: a log never vouches for itself.
-        others = [
-            m.witness_verifier() for m in self.alliance.members if m.city != state.member.city
-        ]
-        lines, stamps = cosigned.verified(body, served, others)
+        lines, stamps = cosigned.verified(body, served, self.witnesses_except(state.member.city))
         cosigned.store(self.log.engine, state.log_id, size, lines, stamps)
 
     def run(self, stop: threading.Event, interval: float = 0.5) -> None:

@@ -104,10 +104,6 @@ def level_offset(width: int, r: int) -> int:
     return HASH_SIZE * sum(width >> j for j in range(r))
 
 
-def stored_size(width: int) -> int:
-    return level_offset(width, TILE_HEIGHT)
-
-
 def node_in_tile(blob: bytes, width: int, r: int, pos: int) -> bytes:
     if pos >= width >> r:
         raise KeyError(f"node at height {r}, position {pos} is not complete in this tile")

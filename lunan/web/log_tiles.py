@@ -21,7 +21,8 @@ def _witnesses(request: Request) -> list[note.Verifier]:
     fed = request.app.state.federation
     if fed is None:
         return []
-    return [m.witness_verifier() for m in fed.alliance.members if m.city != fed.config.city]
+    witnesses: list[note.Verifier] = fed.witnesses_except(fed.config.city)
+    return witnesses
 
 
 def _log(request: Request) -> Log:

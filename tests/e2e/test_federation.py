@@ -4,6 +4,7 @@ forged requests, detect a forked log."""
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import subprocess
 import threading
@@ -179,10 +180,6 @@ def _rewrite_history(directory: Path) -> None:
     log.close()
 
 
-def _vkey(n: demo.RunningNode) -> str:
-    return str(httpx.get(f"{n.url}/api/v1/log", timeout=10).json()["vkey"])
-
-
 def demo_cli(*args: str) -> list[str]:
     import sys
 
@@ -215,16 +212,31 @@ def test_a_node_refuses_to_start_with_a_bad_alliance_file_and_says_why(tmp_path:
 
 
 class _Garbage(http.server.BaseHTTPRequestHandler):
-    """A member gone wrong: random bytes for every request, or a truncated answer."""
+    """A member gone wrong: its real signed checkpoint and checkpoint list, so followers
+    get as far as fetching entries, but random or truncated bytes for everything else."""
+
+    checkpoint = b""  # set by the test: the member's genuine signed checkpoint
+    listing = b""
 
     def do_GET(self) -> None:
-        body = os.urandom(300)
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body) + 100))  # promises more than it sends
-        self.end_headers()
-        self.wfile.write(body)
+        if self.path == "/log/v1/checkpoint":
+            self._answer(self.checkpoint)
+        elif self.path.startswith("/api/v1/log/checkpoints"):
+            self._answer(self.listing)
+        else:
+            body = os.urandom(300)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body) + 100))  # promises more than it sends
+            self.end_headers()
+            self.wfile.write(body)
 
     do_POST = do_GET
+
+    def _answer(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -233,6 +245,13 @@ class _Garbage(http.server.BaseHTTPRequestHandler):
 def test_a_member_serving_garbage_costs_retries_not_the_alliance(tmp_path: Path) -> None:
     prepared = _alliance(tmp_path)
     port = int(prepared[3][2].rsplit(":", 1)[1])
+    with open_log(prepared[3][1]) as heze_log:
+        heze_log.append([b'{"never":"served whole"}'])  # a genuine checkpoint of size 2
+        _Garbage.checkpoint = heze_log.checkpoint().encode()
+        rows = heze_log.store.checkpoints_after(-1, 1000)
+    _Garbage.listing = json.dumps(
+        {"checkpoints": [{"size": n, "note": t} for n, t in rows]}
+    ).encode()
     garbage = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Garbage)
     threading.Thread(target=garbage.serve_forever, daemon=True).start()
     nodes = demo.start(prepared[:3], tmp_path)
@@ -255,8 +274,11 @@ def test_a_member_serving_garbage_costs_retries_not_the_alliance(tmp_path: Path)
             assert all(n.process.poll() is None for n in nodes), "a node crashed"
             assert time.monotonic() < deadline, statuses
             time.sleep(0.2)
-        heze = next(m for m in statuses[0]["members"] if m["city"] == "371700")
-        assert heze["replicated_size"] == 0  # nothing unverified was stored
+        for status in statuses:
+            heze = next(m for m in status["members"] if m["city"] == "371700")
+            assert heze["served_size"] == 2  # its genuine checkpoint was read and verified …
+            assert heze["replicated_size"] == 0  # … but none of its garbage entries were stored
+            assert heze["following"] and not status["alerts"]  # bad data is not a fork
     finally:
         demo.stop(nodes)
         garbage.shutdown()
