@@ -10,9 +10,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from lunan import demo as demo_nodes
 from lunan import node
 from lunan.alliance.cli import alliance_app
+from lunan.auth.cli import token_app, user_app
+from lunan.coop.cli import tasks_app
 from lunan.crypto import note
+from lunan.indicators.cli import indicators_app
 from lunan.log import verify
 from lunan.log.log import Log
 
@@ -25,6 +29,10 @@ app = typer.Typer(
 key_app = typer.Typer(help="The node's signing key.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
 app.add_typer(alliance_app, name="alliance")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(indicators_app, name="indicators")
 
 out = Console()
 err = Console(stderr=True)
@@ -237,6 +245,70 @@ def sync(directory: DirOption) -> None:
         fail("; ".join(failed))
 
 
+def _node_answers(config: node.NodeConfig) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{config.url.rstrip('/')}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@app.command()
+def rebuild(directory: DirOption) -> None:
+    """Drop every projection and recompute it from the logs (stop `lunan serve` first)."""
+    from lunan.services import open_node
+
+    try:
+        config = node.load_config(directory)
+        if _node_answers(config):
+            fail(f"the node answers at {config.url}: stop `lunan serve` first, then rebuild")
+        parts = open_node(directory)
+    except (node.NodeError, ValueError) as e:
+        fail(str(e))
+    with (
+        parts,
+        Progress(
+            TextColumn("[bold]重建 rebuilding"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} events"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar,
+    ):
+        task = bar.add_task("rebuild", total=None)
+        done = parts.projector.rebuild(lambda n, total: bar.update(task, completed=n, total=total))
+        state = parts.projector.state()
+    positions = ", ".join(f"{c}:{n}" for c, n in sorted(state["positions"].items()))
+    out.print(f"已重建 rebuilt from {done} events ({positions})", highlight=False)
+    out.print(f"状态哈希 state hash: {state['hash']}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def state(
+    directory: DirOption,
+    as_hash: Annotated[
+        bool, typer.Option("--hash", help="Print only the SHA-256 of the dump: the state hash.")
+    ] = False,
+) -> None:
+    """Print the canonical dump of all projection tables (or its SHA-256, --hash)."""
+    from lunan.services import open_node
+
+    try:
+        parts = open_node(directory)
+    except (node.NodeError, ValueError) as e:
+        fail(str(e))
+    with parts:
+        if not _node_answers(parts.config):  # a running node folds by itself
+            parts.projector.catch_up()
+        if as_hash:
+            print(parts.projector.state_hash())
+        else:
+            sys.stdout.buffer.write(parts.projector.dump() + b"\n")
+
+
 @app.command()
 def status(
     directory: DirOption,
@@ -295,11 +367,32 @@ def status(
             state,
         )
     out.print(table)
+    state = doc["state"]
+    covers = ", ".join(f"{c}:{n}" for c, n in sorted(state["positions"].items()))
+    out.print(f"状态哈希 state hash {state['hash']} ({covers})", highlight=False, soft_wrap=True)
+    for origin, dep in state["waiting"].items():
+        err.print(f"[yellow]等待 waiting[/] {origin}'s next event needs {dep}", highlight=False)
     for alert in doc["alerts"]:
         err.print(
             f"[bold red]告警 alert[/] {alert['origin']} {alert['kind']}: {alert['detail']}",
             highlight=False,
         )
+
+
+def _print_accounts(nodes: list[demo_nodes.RunningNode]) -> None:
+    from rich.table import Table
+
+    from lunan.auth.roles import ROLE_LABELS, Role
+    from lunan.sample.accounts import PASSWORD, account
+
+    table = Table(title=f"示例账号 demo accounts — 密码 password: {PASSWORD}")
+    table.add_column("角色 role")
+    for n in nodes:
+        table.add_column(f"{n.city.name} {n.url}", no_wrap=True)
+    for role in Role:
+        zh, en = ROLE_LABELS[role]
+        table.add_row(f"{zh} {en}", *(account(n.city.code, role) for n in nodes))
+    out.print(table)
 
 
 @app.command()
@@ -331,21 +424,37 @@ def demo(
         d.wait_healthy(nodes)
         d.write_manifest(directory, nodes)
         with err.status("等待复制与见证 waiting until every log is replicated and final…"):
+            d.wait_final(nodes)
+        with err.status("写入示例数据 writing the sample data through each city's API…"):
+            seeded = d.seed(directory, nodes)
+        with err.status("等待各节点一致 waiting until every node holds the same state…"):
+            d.wait_settled(nodes)
             statuses = d.wait_final(nodes)
+        if seeded:
+            out.print(f"示例数据 sample data written: {', '.join(seeded)}")
         table = Table(title="鲁南经济圈 demo nodes")
         table.add_column("城市 city", no_wrap=True)
         table.add_column("URL", no_wrap=True)
         table.add_column("日志规模 log size", justify="right")
         table.add_column("已确认 final size", justify="right")
+        table.add_column("状态哈希 state hash", no_wrap=True)
         # Audit each node against the key the alliance file lists, not one it reports itself.
         vkeys = {m.url: m.log_key for m in alliance.members}
+        hashes = set()
         for n, status in zip(nodes, statuses, strict=True):
-            own = status["node"]
-            assert isinstance(own, dict)
+            own, state = status["node"], status["state"]
+            assert isinstance(own, dict) and isinstance(state, dict)
+            hashes.add(state["hash"])
             table.add_row(
-                f"{n.city.name} {n.city.code}", n.url, str(own["size"]), str(own["final_size"])
+                f"{n.city.name} {n.city.code}",
+                n.url,
+                str(own["size"]),
+                str(own["final_size"]),
+                f"{state['hash'][:16]}…",
             )
         out.print(table)
+        if len(hashes) != 1:
+            fail("the nodes hold different alliance states; see /api/v1/status on each")
         if check:
             for n in nodes:
                 cmd = [
@@ -360,8 +469,12 @@ def demo(
                 ]
                 if subprocess.run(cmd, check=False).returncode != 0:
                     fail(f"{n.city.name} node at {n.url} does not verify")
-            out.print("demo check passed: every node serves a log that verifies")
+            out.print(
+                "demo check passed: every node serves a log that verifies, "
+                "and all four hold the same state"
+            )
             return
+        _print_accounts(nodes)
         me = sys.argv[0] if sys.argv[0].endswith("lunan") else "python -m lunan"
         first = nodes[0]
         for line in (

@@ -20,7 +20,10 @@ import httpx
 
 from lunan import node
 from lunan.alliance import config as ac
+from lunan.auth.roles import Role
+from lunan.auth.tokens import issue_token, revoke_token
 from lunan.federation.runtime import ALLIANCE_FILE
+from lunan.sample.accounts import account, create_accounts
 
 ALLIANCE = "lunan"
 
@@ -88,7 +91,13 @@ def prepare(base: Path, cities: tuple[City, ...], base_port: int) -> list[tuple[
                 database=node.DEFAULT_DATABASE,
             )
             node.init_node(directory, config).dispose()
-        elif node.load_config(directory).url != url:
+        config = node.load_config(directory)
+        engine = node.open_database(directory, config)
+        try:
+            create_accounts(engine, city.code, city.name)
+        finally:
+            engine.dispose()
+        if node.load_config(directory).url != url:
             raise DemoError(
                 f"{directory} was set up for {node.load_config(directory).url}; "
                 f"use the same --base-port or a new --dir"
@@ -223,3 +232,52 @@ def wait_final(nodes: list[RunningNode], timeout: float = 120.0) -> list[dict[st
         if time.monotonic() > deadline:
             raise DemoError(f"the logs were not replicated and final within {timeout:.0f}s")
         time.sleep(0.2)
+
+
+def settled(nodes: list[RunningNode]) -> bool:
+    """Whether every node has replicated and folded in every member's whole log."""
+    try:
+        docs = [httpx.get(f"{n.url}/api/v1/status", timeout=5).json() for n in nodes]
+    except (httpx.HTTPError, ValueError):
+        return False
+    sizes = {d["node"]["city"]: d["node"]["size"] for d in docs}
+    return all(d["state"]["positions"] == sizes and not d["state"]["waiting"] for d in docs)
+
+
+def wait_settled(nodes: list[RunningNode], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not settled(nodes):
+        for n in nodes:
+            if n.process.poll() is not None:
+                raise DemoError(f"{n.city.name} node exited; see its .log file")
+        if time.monotonic() > deadline:
+            raise DemoError(f"the nodes did not agree on every log within {timeout:.0f}s")
+        time.sleep(0.2)
+
+
+def seed(base: Path, nodes: list[RunningNode]) -> list[str]:
+    """Write the sample data through each city's API, with a token made for the purpose."""
+    from lunan.sample.runner import seed_all
+
+    issued = []
+    for n in nodes:
+        engine = node.open_database(n.directory, node.load_config(n.directory))
+        try:
+            token, info = issue_token(engine, account(n.city.code, Role.COORDINATOR), "demo seed")
+        finally:
+            engine.dispose()
+        issued.append((n, token, info.id))
+    try:
+        return seed_all(
+            base,
+            {n.city.code: n.url for n in nodes},
+            {n.city.code: token for n, token, _ in issued},
+            lambda: wait_settled(nodes),
+        )
+    finally:
+        for n, _, token_id in issued:
+            engine = node.open_database(n.directory, node.load_config(n.directory))
+            try:
+                revoke_token(engine, token_id)
+            finally:
+                engine.dispose()

@@ -10,12 +10,18 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, insert
 
-from lunan import node
+from lunan import domains, node
+from lunan.events.engine import Projector
+from lunan.events.writer import Writer
 from lunan.log import Log, open_log
+from lunan.storage import schema
 
 LINYI = node.NodeConfig(
     alliance="lunan",
@@ -101,3 +107,230 @@ def serving(directory: Path, port: int) -> Iterator[str]:
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+# --- a four-city alliance in one database, for event and projection tests -------------------
+
+CITIES = {"371300": "临沂", "370400": "枣庄", "370800": "济宁", "371700": "菏泽"}
+CHAIR = "371300"
+
+
+@dataclass
+class FourCities:
+    """临沂's node holding all four logs, as if the other three were replicated into it.
+
+    `writers[city]` appends to that city's log; one projector folds all four."""
+
+    engine: Engine
+    projector: Projector
+    logs: dict[str, Log]
+    writers: dict[str, Writer]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def four_cities(directory: Path, database: str = node.DEFAULT_DATABASE) -> Iterator[FourCities]:
+    make_node(directory, database)
+    config = node.load_config(directory)
+    engine = node.open_database(directory, config)
+    logs = {CHAIR: Log(engine, node.OWN_LOG_ID, node.signer(config, node.load_key(directory)))}
+    for log_id, city in enumerate([c for c in CITIES if c != CHAIR], start=2):
+        other = node.NodeConfig(
+            **{**config.__dict__, "city": city, "name": CITIES[city], "origin": f"lunan/{city}"}
+        )
+        signer = node.signer(other, Ed25519PrivateKey.generate())
+        with engine.begin() as conn:
+            conn.execute(
+                insert(schema.logs).values(id=log_id, origin=other.origin, vkey=signer.vkey())
+            )
+        logs[city] = Log(engine, log_id, signer)
+        logs[city].append([node.genesis_entry(other, signer.vkey())])
+    projector = Projector(
+        engine,
+        domains.registry(),
+        "lunan",
+        {city: log.store.log_id for city, log in logs.items()},
+        CHAIR,
+    )
+    projector.ensure()
+    writers = {city: Writer(log, projector, city, "lunan") for city, log in logs.items()}
+    try:
+        yield FourCities(engine, projector, logs, writers)
+    finally:
+        engine.dispose()
+
+
+def actor(city: str, role: str = "coordinator") -> dict[str, str]:
+    """What an event records about who wrote it (see lunan.auth.users.User.actor)."""
+    return {"user": f"{city}-{role}", "role": role, "city": city}
+
+
+def make_user(
+    directory: Path, name: str, role: str, display_name: str = "", password: str | None = None
+) -> str:
+    """A user of the node in `directory` (its city); returns the password (generated if None)."""
+    from lunan.auth.users import add_user
+
+    config = node.load_config(directory)
+    engine = node.open_database(directory, config)
+    try:
+        return add_user(engine, config.city, name, role, password, display_name)[1]
+    finally:
+        engine.dispose()
+
+
+# --- the task ledger (lunan.coop): tasks, node parts and users for its actions ---------------
+
+import dataclasses  # noqa: E402  (this section's own imports, kept with it)
+from datetime import date as _date  # noqa: E402
+
+from sqlalchemy import select  # noqa: E402
+
+from lunan.auth.roles import Role  # noqa: E402
+from lunan.auth.users import User  # noqa: E402
+from lunan.coop import actions as coop_actions  # noqa: E402
+from lunan.coop import models as coop_models  # noqa: E402
+from lunan.events.tables import p_events  # noqa: E402
+from lunan.services import NodeParts  # noqa: E402
+
+
+def task_fields(**changes: object) -> coop_models.TaskFields:
+    """A valid task（示例数据）led by 枣庄 with 济宁 as partner, 2026-01-01 to 2026-12-31."""
+    values: dict[str, object] = {
+        "number": "1",
+        "title": "示例任务（示例数据）",
+        "area": "交通互联",
+        "lead_city": "370400",
+        "lead_department": "市发展改革委",
+        "partner_cities": ("370800",),
+        "start": "2026-01-01",
+        "deadline": "2026-12-31",
+    }
+    return coop_models.TaskFields.model_validate({**values, **changes})
+
+
+def node_parts(h: FourCities, directory: Path, city: str) -> NodeParts:
+    """`city`'s node over the four-city harness: its own writer, the shared projector."""
+    config = dataclasses.replace(node.load_config(directory), city=city, name=CITIES[city])
+    return NodeParts(directory, config, h.logs[city], None, h.projector, h.writers[city])
+
+
+def user_of(city: str, role: str = "coordinator") -> User:
+    """A user of `city` for calling actions directly (not stored: actions take the object)."""
+    return User(0, f"u{city}-{role}", Role(role), city, "", False)
+
+
+COOP_TODAY = _date(2026, 3, 1)  # tests pin the events' clock to this day (tests/coop)
+
+
+@dataclass
+class CoopLedger:
+    """The four cities with each city's node parts, and shortcuts for the ledger's actions:
+    the chair (临沂) registers, 枣庄 leads the default task and 济宁 helps."""
+
+    h: FourCities
+    directory: Path
+    parts: dict[str, NodeParts]
+
+    @property
+    def engine(self) -> Engine:
+        return self.h.engine
+
+    def create(self, **changes: object) -> str:
+        chair = self.parts[CHAIR]
+        return coop_actions.create_task(chair, user_of(CHAIR), task_fields(**changes))
+
+    def report(self, city: str, task_id: str, progress: int, period: str = "2026-03") -> str:
+        report = coop_models.ReportFields(period=period, progress=progress, done="示例数据")
+        return coop_actions.report_progress(self.parts[city], user_of(city), task_id, report)
+
+    def sizes(self) -> dict[str, int]:
+        """Each log's size: a refused write leaves them all as they were."""
+        return {city: log.size() for city, log in self.h.logs.items()}
+
+    def outcome(self, city: str, idx: int) -> tuple[str, str | None]:
+        q = select(p_events.c.status, p_events.c.reason).where(
+            p_events.c.origin == city, p_events.c.idx == idx
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(q).one()
+        return row.status, row.reason
+
+
+@contextmanager
+def coop_ledger(directory: Path, database: str = node.DEFAULT_DATABASE) -> Iterator[CoopLedger]:
+    with four_cities(directory, database) as h:
+        h.projector.catch_up()  # the genesis entries: the member cities become known
+        yield CoopLedger(h, directory, {c: node_parts(h, directory, c) for c in CITIES})
+
+
+# --- governance (lunan.governance): node parts with chair terms, raw events ----------------
+
+from collections.abc import Sequence  # noqa: E402  (this section's own imports, kept with it)
+from datetime import date  # noqa: E402
+from typing import Any  # noqa: E402
+
+from lunan.alliance.config import Alliance, ChairTerm, Member  # noqa: E402
+from lunan.clock import now_shanghai  # noqa: E402
+from lunan.crypto import note  # noqa: E402
+from lunan.events.envelope import Event, encode  # noqa: E402
+
+
+def governance_alliance(h: FourCities, terms: Sequence[tuple[str, date, date]]) -> Alliance:
+    """The four cities as an alliance (their real log keys, throwaway witness keys) with these
+    chair terms, for the chair's handover."""
+    members = tuple(
+        Member(
+            city=city,
+            name=CITIES[city],
+            url=f"http://127.0.0.1:{8701 + i}",
+            log_key=log.signer.vkey(),
+            witness_key=note.Signer(
+                f"lunan/{city}/witness", Ed25519PrivateKey.generate(), note.COSIGNATURE_V1
+            ).vkey(),
+        )
+        for i, (city, log) in enumerate(h.logs.items())
+    )
+    return Alliance(
+        id="lunan",
+        name="鲁南经济圈",
+        members=members,
+        chair_terms=tuple(ChairTerm(c, start, end) for c, start, end in terms),
+    )
+
+
+@dataclass
+class Gov:
+    """The four cities with each city's node parts, for governance actions."""
+
+    h: FourCities
+    directory: Path
+    parts: dict[str, NodeParts]
+
+    def set_terms(self, terms: Sequence[tuple[str, date, date]]) -> None:
+        """Give every city's node an alliance file with these chair terms."""
+        alliance = governance_alliance(self.h, terms)
+        for city, p in self.parts.items():
+            self.parts[city] = dataclasses.replace(p, alliance=alliance)
+
+    def raw(
+        self,
+        city: str,
+        type_: str,
+        obj: str,
+        body: dict[str, Any],
+        deps: Sequence[tuple[str, int]] = (),
+    ) -> tuple[str, str | None]:
+        """Append an event bypassing every action (as a faulty node might); its outcome."""
+        event = Event(type_, "lunan", city, now_shanghai(), actor(city), obj, tuple(deps), body)
+        idx = self.h.logs[city].append([encode(event)])
+        self.h.projector.catch_up()
+        o = self.h.projector.outcome(city, idx)
+        assert o is not None, f"{city}:{idx} was not processed"
+        return o.status, o.reason
+
+    def sizes(self) -> dict[str, int]:
+        """Each log's size: a refused write leaves them all as they were."""
+        return {city: log.size() for city, log in self.h.logs.items()}

@@ -116,6 +116,9 @@ class Federation:
     submit_error: str | None = None
     replays: signatures.ReplayCache = field(default_factory=signatures.ReplayCache)
     refusals: dict[str, int] = field(default_factory=dict)
+    # Runs after each round, e.g. folding what was just replicated into the projections.
+    after_step: Callable[[], object] | None = None
+    after_step_error: str | None = None
     _refusals_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def member_key(self, key_id: str) -> Ed25519PublicKey | None:
@@ -203,6 +206,12 @@ class Federation:
             self.submit_error = None
         except Exception as e:  # as above: never let the background loop die
             self.submit_error = f"{type(e).__name__}: {e}"
+        if self.after_step is not None:
+            try:
+                self.after_step()
+                self.after_step_error = None
+            except Exception as e:  # shown in status; the next round tries again
+                self.after_step_error = f"{type(e).__name__}: {e}"
 
     def _collect_cosignatures(self, state: MemberState) -> None:
         """Keep the cosignatures the member serves with its checkpoint (for finality)."""
@@ -262,6 +271,7 @@ class Federation:
                 "size": own_size,
                 "final_size": cosigned.final_size(engine, self.log.store.log_id, quorum),
                 "submit_error": self.submit_error,
+                "projection_error": self.after_step_error,
             },
             "members": members,
             "refused_requests": self._refusal_counts(),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -91,4 +93,48 @@ alerts = Table(
     Column("detail", Text, nullable=False),
     Column("evidence", Text, nullable=False),
     Column("created_at", Text, nullable=False),
+)
+
+# --- people and access (node-local, never replicated) ---
+# Users, their API tokens and sign-in sessions belong to this node's city alone: no other member
+# needs them, and the log (public, forever) must hold no personal data or secrets.
+
+# The people of this node's city who may sign in; `password_hash` is argon2id (PHC string).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("role", Text, nullable=False),
+    Column("city", Text, nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("password_changed_at", Text, nullable=False),
+)
+
+# API tokens for systems (Authorization: Bearer); only the SHA-256 of each token is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    Column("label", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("last_used_at", Text),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
+# Signed-in browser sessions; only the SHA-256 of each session id (the cookie) is kept.
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id_hash", LargeBinary, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("last_seen_at", Text, nullable=False),
+    Index("ix_auth_sessions_user_id", "user_id"),
 )

@@ -9,12 +9,19 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from lunan import __version__
+from lunan import __version__, node
+from lunan.auth import web as auth_web
 from lunan.federation.runtime import Federation
 from lunan.log import Log, open_log
+from lunan.services import parts_for
 from lunan.web import federation as federation_routes
 from lunan.web import log_tiles, problems
+from lunan.web.api import events as events_api
+from lunan.web.api import governance as governance_api
+from lunan.web.api import indicators as indicators_api
 from lunan.web.api import log as log_api
+from lunan.web.api import tasks as tasks_api
+from lunan.web.api import tasks_xlsx
 
 
 def create_app(
@@ -22,6 +29,11 @@ def create_app(
 ) -> FastAPI:
     """The node's app; with a `federation`, also its witness, status and background work."""
     the_log = log or open_log(node_dir)
+    config = node.load_config(node_dir)
+    parts = parts_for(node_dir, config, the_log, federation.alliance if federation else None)
+    parts.projector.catch_up()
+    if federation is not None:
+        federation.after_step = parts.projector.catch_up
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -49,9 +61,16 @@ def create_app(
     )
     app.state.log = the_log
     app.state.federation = federation
+    app.state.parts = parts
     problems.install(app)
+    auth_web.install(app)
     app.include_router(log_tiles.router)
     app.include_router(log_api.router)
+    app.include_router(events_api.router)
+    app.include_router(tasks_api.router)
+    app.include_router(tasks_xlsx.router)
+    app.include_router(governance_api.router)
+    app.include_router(indicators_api.router)
     app.include_router(federation_routes.router)
     if federation is not None:
         federation_routes.install(app, federation)

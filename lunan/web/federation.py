@@ -122,4 +122,6 @@ async def add_checkpoint(request: Request) -> Response:
 
 @router.get("/api/v1/status")
 def status(request: Request) -> dict[str, Any]:
-    return _federation(request).status()
+    doc = _federation(request).status()
+    doc["state"] = request.app.state.parts.projector.state()
+    return doc

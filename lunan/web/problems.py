@@ -9,6 +9,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lunan.events.errors import ActionError
+from lunan.events.registry import Rejected
+
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:lunan:problem:"
 
@@ -56,6 +59,17 @@ def install(app: FastAPI) -> None:
             {"where": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
         ]
         detail = "; ".join(f"{e['where']}: {e['problem']}" for e in errors)
+        if all(e["loc"] and e["loc"][0] == "body" for e in exc.errors()):
+            # A well-formed request whose content is wrong: 422, naming each field.
+            return problem_response(
+                422,
+                "invalid-input",
+                "输入有误 Invalid input",
+                detail,
+                request.url.path,
+                errors=errors,
+                field=errors[0]["where"].removeprefix("body."),
+            )
         return problem_response(
             400,
             "invalid-parameters",
@@ -63,6 +77,25 @@ def install(app: FastAPI) -> None:
             detail,
             request.url.path,
             errors=errors,
+        )
+
+    @app.exception_handler(ActionError)
+    async def _refused(request: Request, exc: ActionError) -> JSONResponse:
+        extra = {"field": exc.field} if exc.field else {}
+        return problem_response(
+            exc.status, exc.slug, exc.title, exc.message, request.url.path, **extra
+        )
+
+    @app.exception_handler(Rejected)
+    async def _rejected(request: Request, exc: Rejected) -> JSONResponse:
+        # Checked before appending, so this is a race with another write: retrying is safe.
+        return problem_response(
+            409,
+            "rejected",
+            "事件被拒绝 Event rejected",
+            exc.detail,
+            request.url.path,
+            reason=exc.reason,
         )
 
     @app.exception_handler(Exception)

@@ -98,11 +98,20 @@ def test_the_demo_check_serves_and_verifies_the_demo_node(tmp_path: Path) -> Non
     port = free_port()
     result = run("demo", "--dir", str(tmp_path), "--base-port", str(port), "--check")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "demo check passed" in result.stdout
+    assert "demo check passed" in result.stdout and "same state" in result.stdout
     assert f"127.0.0.1:{port}" in (tmp_path / "demo.json").read_text()
-    # A second run reuses the same nodes.
+    # The four nodes, stopped, hold the same alliance state, and rebuilding changes no byte.
+    cities = ["371300", "370400", "370800", "371700"]
+    dumps = {city: run("state", "--dir", str(tmp_path / city)).stdout for city in cities}
+    assert len(set(dumps.values())) == 1 and '"p_events"' in dumps["371300"]
+    rebuilt = run("rebuild", "--dir", str(tmp_path / "370800"))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert run("state", "--dir", str(tmp_path / "370800")).stdout == dumps["371300"]
+    # A second run reuses the same nodes and writes no sample data twice.
     again = run("demo", "--dir", str(tmp_path), "--base-port", str(port), "--check")
     assert again.returncode == 0, again.stdout + again.stderr
+    assert "sample data written" not in again.stdout
+    assert run("state", "--dir", str(tmp_path / "371300")).stdout == dumps["371300"]
 
 
 def test_the_demo_names_an_occupied_port(tmp_path: Path) -> None:

@@ -1,0 +1,80 @@
+"""A node's parts wired together: its log, its alliance, the projections and the append path.
+
+with open_node(node_dir) as n:
+    n.projector.catch_up()
+    n.writer.append("coop.task.created", n.writer.next_id("task"), body, user.actor())
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lunan import domains, node
+from lunan.alliance.config import Alliance
+from lunan.events.engine import Projector
+from lunan.events.writer import Writer
+from lunan.log import Log
+
+
+@dataclass
+class NodeParts:
+    directory: Path
+    config: node.NodeConfig
+    log: Log
+    alliance: Alliance | None
+    projector: Projector
+    writer: Writer
+
+    def close(self) -> None:
+        self.log.close()
+        self.log.engine.dispose()
+
+    def __enter__(self) -> NodeParts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def first_chair(alliance: Alliance | None, own_city: str) -> str:
+    """The city that chairs from the start: the earliest chair term's (临沂 in the demo)."""
+    if alliance is None or not alliance.chair_terms:
+        return own_city
+    return min(alliance.chair_terms, key=lambda t: t.start).city
+
+
+def projector_for(log: Log, config: node.NodeConfig, alliance: Alliance | None) -> Projector:
+    from lunan.federation.runtime import member_log_ids
+
+    logs = {config.city: node.OWN_LOG_ID}
+    if alliance is not None:
+        others = [m for m in alliance.members if m.city != config.city]
+        logs.update(member_log_ids(log.engine, others))
+    alliance_id = alliance.id if alliance is not None else config.alliance
+    projector = Projector(
+        log.engine, domains.registry(), alliance_id, logs, first_chair(alliance, config.city)
+    )
+    projector.ensure()
+    return projector
+
+
+def parts_for(
+    directory: Path, config: node.NodeConfig, log: Log, alliance: Alliance | None
+) -> NodeParts:
+    projector = projector_for(log, config, alliance)
+    writer = Writer(log, projector, config.city, projector.alliance)
+    return NodeParts(directory, config, log, alliance, projector, writer)
+
+
+def open_node(directory: Path) -> NodeParts:
+    """Open a node directory (and its alliance file, if it has one) for reading and writing."""
+    from lunan.federation.runtime import ALLIANCE_FILE, load_alliance
+
+    config = node.load_config(directory)
+    engine = node.open_database(directory, config)
+    log = Log(engine, node.OWN_LOG_ID, node.signer(config, node.load_key(directory)))
+    alliance = None
+    if (directory / ALLIANCE_FILE).exists():
+        alliance = load_alliance(directory, config, log.signer.vkey())
+    return parts_for(directory, config, log, alliance)
