@@ -354,7 +354,7 @@ def status(
         "—",
         str(own["final_size"]),
         "—",
-        own["submit_error"] or "OK",
+        own["submit_error"] or own.get("projection_error") or "OK",
     )
     for m in doc["members"]:
         state = "OK" if m["following"] and not m["last_error"] else (m["last_error"] or "stopped")
@@ -380,19 +380,15 @@ def status(
 
 
 def _print_accounts(nodes: list[demo_nodes.RunningNode]) -> None:
-    from rich.table import Table
-
     from lunan.auth.roles import ROLE_LABELS, Role
     from lunan.sample.accounts import PASSWORD, account
 
-    table = Table(title=f"示例账号 demo accounts — 密码 password: {PASSWORD}")
-    table.add_column("角色 role")
-    for n in nodes:
-        table.add_column(f"{n.city.name} {n.url}", no_wrap=True)
+    # Lines, not a table: they wrap instead of collapsing in a narrow terminal or a pipe.
+    out.print(f"示例账号 demo accounts — 密码 password: {PASSWORD}", highlight=False)
     for role in Role:
         zh, en = ROLE_LABELS[role]
-        table.add_row(f"{zh} {en}", *(account(n.city.code, role) for n in nodes))
-    out.print(table)
+        names = ", ".join(account(n.city.code, role) for n in nodes)
+        out.print(f"  {zh} {en}: {names}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -474,9 +470,12 @@ def demo(
                 "and all four hold the same state"
             )
             return
-        _print_accounts(nodes)
         me = sys.argv[0] if sys.argv[0].endswith("lunan") else "python -m lunan"
         first = nodes[0]
+        out.print("网页 pages — 在浏览器中打开 open in a browser:", highlight=False)
+        for n in nodes:
+            out.print(f"  {n.city.name} {n.url}/", highlight=False)
+        _print_accounts(nodes)
         for line in (
             "试试 try:",
             f"  curl {first.url}/log/v1/checkpoint",

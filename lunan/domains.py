@@ -5,10 +5,19 @@ Importing the domain packages also registers their projection tables (`lunan.eve
 
 from __future__ import annotations
 
-from lunan import coop, governance, indicators
+from lunan import coop, exchange, governance, indicators, sharing
 from lunan.events import core
 from lunan.events.registry import Registry
 
 
 def registry() -> Registry:
-    return Registry([*core.TYPES, *governance.TYPES, *coop.TYPES, *indicators.TYPES])
+    return Registry(
+        [
+            *core.TYPES,
+            *governance.TYPES,
+            *coop.TYPES,
+            *indicators.TYPES,
+            *sharing.TYPES,
+            *exchange.TYPES,
+        ]
+    )

@@ -334,3 +334,163 @@ class Gov:
     def sizes(self) -> dict[str, int]:
         """Each log's size: a refused write leaves them all as they were."""
         return {city: log.size() for city, log in self.h.logs.items()}
+
+
+# --- data sharing (lunan.sharing): catalog entries, requests, agreements ---------------------
+
+from lunan.sample import sharing as sharing_sample  # noqa: E402  (this section's own imports)
+from lunan.sharing import actions as sharing_actions  # noqa: E402
+from lunan.sharing import queries as sharing_queries  # noqa: E402
+from lunan.sharing.models import ApprovalTerms, DatasetFields, RequestFields  # noqa: E402
+
+SHARING_TODAY = date(2026, 3, 2)  # a Monday; tests/sharing pins the clock to it
+
+
+def resident_check_fields(city: str, **changes: object) -> DatasetFields:
+    """`city`'s 户籍/居住证 核验 entry (有条件共享, service resident-check, answers 是/否)."""
+    return DatasetFields.model_validate({**sharing_sample.resident_check(city), **changes})
+
+
+def open_dataset_fields(city: str, **changes: object) -> DatasetFields:
+    """An 无条件共享 entry of `city`（示例数据）: 政策文件目录, service policy-documents."""
+    return DatasetFields.model_validate({**sharing_sample.other_entries(city)[0], **changes})
+
+
+def sharing_request(dataset: str, **changes: object) -> RequestFields:
+    """A request for `dataset`'s 身份证号 for tourism, 2026-03-02 to 2029-03-01, 100000/day."""
+    values: dict[str, object] = {
+        "dataset": dataset,
+        "fields": ["身份证号"],
+        "purpose": sharing_sample.TOURISM_PURPOSE,
+        "scenario": sharing_sample.TOURISM_SCENARIO,
+        "period": {"start": "2026-03-02", "end": "2029-03-01"},
+        "legal_basis": "鲁南旅游联盟旅游同城化（示例数据）",
+        "volume": 20000,
+        "quota": 100000,
+    }
+    return RequestFields.model_validate({**values, **changes})
+
+
+@dataclass
+class SharingCities(Gov):
+    """The four cities with node parts, and shortcuts for the sharing actions."""
+
+    def publish(self, city: str, fields: DatasetFields | None = None) -> str:
+        chosen = fields or resident_check_fields(city)
+        return sharing_actions.publish_dataset(self.parts[city], user_of(city), chosen)
+
+    def resident_check(self, city: str) -> str:
+        """`city`'s resident-check entry, published now unless it is already."""
+        view = sharing_queries.dataset_by_service(self.h.engine, city, "resident-check")
+        return view.id if view is not None else self.publish(city)
+
+    def request(self, city: str, dataset: str, **changes: object) -> str:
+        fields = sharing_request(dataset, **changes)
+        return sharing_actions.file_request(self.parts[city], user_of(city), fields)
+
+    def approve(self, request_id: str, **terms: object) -> str:
+        view = sharing_queries.request(self.h.engine, request_id)
+        assert view is not None, request_id
+        approval = ApprovalTerms.model_validate({"reason": "同意（示例数据）", **terms})
+        return sharing_actions.approve_request(
+            self.parts[view.provider], user_of(view.provider), request_id, approval
+        )
+
+    def agreement(self, requester: str, provider: str, **terms: object) -> str:
+        """An agreement, acknowledged: `requester` may check `provider`'s residents."""
+        agreement_id = self.approve(self.request(requester, self.resident_check(provider)), **terms)
+        sharing_actions.acknowledge(
+            self.parts[requester], sharing_actions.SYSTEM_ACTOR, agreement_id
+        )
+        return agreement_id
+
+
+@contextmanager
+def sharing_cities(
+    directory: Path, database: str = node.DEFAULT_DATABASE
+) -> Iterator[SharingCities]:
+    with four_cities(directory, database) as h:
+        h.projector.catch_up()  # the genesis entries: the member cities become known
+        yield SharingCities(h, directory, {c: node_parts(h, directory, c) for c in CITIES})
+
+
+# --- the data exchange (lunan.exchange): resident files and a rows-answering entry ----------
+
+import json  # noqa: E402  (this section's own imports, kept with it)
+import uuid  # noqa: E402
+
+from lunan.apps.tourism import residents as tourism_residents  # noqa: E402
+from lunan.exchange import actions as exchange_actions  # noqa: E402
+from lunan.exchange.server import Provider  # noqa: E402
+
+
+def residents_csv(city: str, count: int = 20, seed: str = "exchange") -> tuple[bytes, list[str]]:
+    """A resident file of `city`（示例数据）for `lunan data import`, and its ID numbers."""
+    people = tourism_residents.generate(city, count, seed)
+    rows = (f"{p.id_number},{p.name},{p.region}" for p in people)
+    lines = [",".join(tourism_residents.HEADER), *rows]
+    return ("\n".join(lines) + "\n").encode(), [p.id_number for p in people]
+
+
+def resident_rows_fields(city: str, **changes: object) -> DatasetFields:
+    """`city`'s 人口基础信息（示例数据）: answers rows (service resident-info), keyed by ID
+    number or 户籍地区划代码, so row filters and field subsets can be tried on it."""
+    values = {
+        **sharing_sample.resident_check(city),
+        "code": f"{city}-01-0002",
+        "name": "人口基础信息（示例数据）",
+        "service": "resident-info",
+        "answer": "rows",
+        "keys": ["身份证号", "户籍地区划代码"],
+        "sample": True,
+    }
+    values["fields"] = [
+        {**f, "category": "有条件共享"} if f["name"] == "姓名" else f for f in values["fields"]
+    ]
+    return DatasetFields.model_validate({**values, **changes})
+
+
+def exchange_body(agreement: str, params: dict[str, str], **changes: object) -> bytes:
+    """An exchange request body (lunan.exchange.protocol) with the tourism purpose; a change
+    to None leaves that member out."""
+    doc: dict[str, object] = {
+        "agreement": agreement,
+        "request_id": uuid.uuid4().hex,
+        "purpose": sharing_sample.TOURISM_PURPOSE,
+        "user": "ab" * 32,  # a pseudonym: any 64 hex digits
+        "params": params,
+        **changes,
+    }
+    return json.dumps({k: v for k, v in doc.items() if v is not None}, ensure_ascii=False).encode()
+
+
+@dataclass
+class ExchangeCities:
+    """The four cities; 临沂 provides its resident check, its residents imported (`ids`)."""
+
+    sc: SharingCities
+    ids: list[str]
+
+    @property
+    def engine(self) -> Engine:
+        return self.sc.h.engine
+
+    def parts(self, city: str) -> NodeParts:
+        return self.sc.parts[city]
+
+    def provider(self, city: str = CHAIR) -> Provider:
+        return Provider(self.parts(city))
+
+    def sizes(self) -> dict[str, int]:
+        return self.sc.sizes()
+
+
+@contextmanager
+def exchange_cities(
+    directory: Path, database: str = node.DEFAULT_DATABASE
+) -> Iterator[ExchangeCities]:
+    with sharing_cities(directory, database) as sc:
+        sc.resident_check(CHAIR)
+        data, ids = residents_csv(CHAIR)
+        exchange_actions.import_data(sc.parts[CHAIR], None, f"{CHAIR}-01-0001", data)
+        yield ExchangeCities(sc, ids)

@@ -1,6 +1,7 @@
 """The documentation is checked against the code (in the style of Datasette's test_docs.py).
 
-- every route of the web application and every problem type it can return is in docs/protocol.md;
+- every route of the web application and every problem type it can return is in docs/protocol.md,
+  and so is every reason the projection engine can reject an event for;
 - every `lunan` command has a section in docs/operator-guide.md naming each of its options;
 - docs/log-api.md names every public member of `Log` and `TreeStore`, and nothing that is gone;
 - the scripts in the docs run and print what the docs say they print;
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -33,7 +35,7 @@ from lunan.web.problems import TYPE_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-WEB = ROOT / "lunan" / "web"
+LUNAN = ROOT / "lunan"
 PROTOCOL = DOCS / "protocol.md"
 OPERATOR_GUIDE = DOCS / "operator-guide.md"
 LOG_API = DOCS / "log-api.md"
@@ -150,20 +152,66 @@ def _module_dict(tree: ast.Module, name: str) -> set[str]:
 
 
 def problem_slugs() -> set[str]:
-    """Every slug a `Problem(...)` or `problem_response(...)` call in lunan/web can produce.
+    """Every slug the node can answer a problem document with: each `Problem(...)` or
+    `problem_response(...)` call anywhere in lunan/, and the `slug` of every `ActionError`
+    subclass (lunan.events.errors; the web layer answers a refused write with its slug).
 
     A literal slug is taken as is; a slug held in a local variable is resolved to every string
     in the expressions assigned to it; `exc.slug` passes on a slug found elsewhere. Anything
     else fails the test, so that no new way of naming a problem goes unchecked.
     """
+    return set(_problem_call_slugs() | action_error_slugs())
+
+
+def _python_files() -> list[Path]:
+    return sorted(LUNAN.rglob("*.py"))
+
+
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(read(path), filename=str(path))
+
+
+def _problem_callers(tree: ast.Module, path: Path) -> tuple[set[str], set[str]]:
+    """The names under which this module calls lunan.web.problems' `Problem` and
+    `problem_response`, and the names it binds that module itself to. Another module's own
+    class called Problem is not ours and does not count."""
+    if path == LUNAN / "web" / "problems.py":
+        return set(PROBLEM_CALLS), set()
+    functions: set[str] = set()
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "lunan.web.problems":
+            functions |= {a.asname or a.name for a in node.names if a.name in PROBLEM_CALLS}
+        elif isinstance(node, ast.ImportFrom) and node.module == "lunan.web":
+            modules |= {a.asname or a.name for a in node.names if a.name == "problems"}
+    return functions, modules
+
+
+def _is_problem_call(call: ast.Call, functions: set[str], modules: set[str]) -> bool:
+    if isinstance(call.func, ast.Name):
+        return call.func.id in functions
+    return (
+        isinstance(call.func, ast.Attribute)
+        and call.func.attr in PROBLEM_CALLS
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id in modules
+    )
+
+
+@functools.cache
+def _problem_call_slugs() -> frozenset[str]:
     slugs: set[str] = set()
-    for path in sorted(WEB.rglob("*.py")):
-        tree = ast.parse(read(path), filename=str(path))
+    for path in _python_files():
+        tree = _tree(path)
+        functions, modules = _problem_callers(tree, path)
+        if not functions and not modules:
+            continue
         parents = {
             child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)
         }
         for call in ast.walk(tree):
-            if not isinstance(call, ast.Call) or _called_name(call) not in PROBLEM_CALLS:
+            if not isinstance(call, ast.Call) or not _is_problem_call(call, functions, modules):
                 continue
             keyword = {k.arg: k.value for k in call.keywords}
             arg = keyword.get("slug") or (call.args[1] if len(call.args) > 1 else None)
@@ -192,12 +240,64 @@ def problem_slugs() -> set[str]:
                 slugs |= found
             else:
                 raise AssertionError(f"{where}: cannot tell the problem slug of this call")
-    return slugs
+    return frozenset(slugs)
+
+
+@functools.cache
+def action_error_slugs() -> frozenset[str]:
+    """The `slug` class attribute of `ActionError` and of every class in lunan/ that derives
+    from it (by name, through any number of steps); a subclass without one inherits its base's.
+    """
+    classes: dict[str, list[tuple[list[str], str | None]]] = {}  # name -> [(bases, slug)]
+    for path in _python_files():
+        for node in ast.walk(_tree(path)):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            bases = [
+                b.id if isinstance(b, ast.Name) else b.attr
+                for b in node.bases
+                if isinstance(b, ast.Name | ast.Attribute)
+            ]
+            own = None
+            for stmt in node.body:
+                targets = (
+                    stmt.targets
+                    if isinstance(stmt, ast.Assign)
+                    else [stmt.target]
+                    if isinstance(stmt, ast.AnnAssign)
+                    else []
+                )
+                if any(isinstance(t, ast.Name) and t.id == "slug" for t in targets):
+                    value = getattr(stmt, "value", None)
+                    where = f"{path.relative_to(ROOT)}:{stmt.lineno}"
+                    assert isinstance(value, ast.Constant) and isinstance(value.value, str), (
+                        f"{where}: the slug of {node.name} is not a literal string"
+                    )
+                    own = value.value
+            classes.setdefault(node.name, []).append((bases, own))
+    assert "ActionError" in classes, "lunan.events.errors.ActionError is gone"
+
+    def derives(name: str, seen: frozenset[str] = frozenset()) -> bool:
+        if name == "ActionError":
+            return True
+        return any(
+            b not in seen and derives(b, seen | {name})
+            for bases, _ in classes.get(name, [])
+            for b in bases
+        )
+
+    return frozenset(
+        own for name, defs in classes.items() if derives(name) for _, own in defs if own is not None
+    )
 
 
 def test_problem_slugs_are_found() -> None:
     slugs = problem_slugs()
     assert {"bad-tile-path", "invalid-parameters", "method-not-allowed", "http-error"} <= slugs
+    assert {"unauthenticated", "csrf", "no-such-event", "rejected", "too-large"} <= slugs
+    assert {"invalid-input", "forbidden", "not-found", "conflict", "bad-request"} <= (
+        action_error_slugs()
+    )
     assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", s) for s in slugs), slugs
 
 
@@ -236,6 +336,95 @@ def test_errors_served_are_documented_problem_types(
         slug = r.json()["type"].removeprefix(TYPE_PREFIX)
         assert slug in problem_slugs()
         assert f"`{TYPE_PREFIX}{slug}`" in read(PROTOCOL)
+
+
+# --- event rejection reasons and witness refusals ---------------------------------------------
+
+REJECTIONS = "13.5 Rejection reasons 拒绝原因"
+WITNESS_REFUSALS = "11.1 Refusals of the witness"
+
+
+@functools.cache
+def rejection_reasons() -> frozenset[str]:
+    """Every reason an event can be recorded as rejected for: the first argument of each
+    `Rejected(...)` and `ctx.reject(...)` call in lunan/. A reason passed on from elsewhere (a
+    parameter of the enclosing function, an outcome's `.reason`) is skipped; anything else
+    fails the test, so that no new way of naming a reason goes unchecked."""
+    reasons: set[str] = set()
+    for path in _python_files():
+        tree = _tree(path)
+        parents = {
+            child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)
+        }
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call) or _called_name(call) not in {"reject", "Rejected"}:
+                continue
+            arg = call.args[0] if call.args else None
+            where = f"{path.relative_to(ROOT)}:{call.lineno}"
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                reasons.add(arg.value)
+                continue
+            if isinstance(arg, ast.BoolOp):
+                arg = arg.values[0]  # `outcome.reason or "rejected"`: the outcome's reason
+            if isinstance(arg, ast.Attribute) and arg.attr == "reason":
+                continue
+            scope: ast.AST = call
+            while not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Module):
+                scope = parents[scope]
+            params = (
+                {a.arg for a in scope.args.args + scope.args.kwonlyargs}
+                if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef)
+                else set()
+            )
+            if isinstance(arg, ast.Name) and arg.id in params:
+                continue
+            raise AssertionError(f"{where}: cannot tell the reason of this rejection")
+    return frozenset(reasons)
+
+
+def table_slugs(text: str) -> set[str]:
+    """The slugs in the first column of the tables of a piece of markdown."""
+    return set(re.findall(r"^\| `([a-z]+(?:-[a-z]+)*)` \|", text, re.MULTILINE))
+
+
+def test_rejection_reasons_are_found() -> None:
+    reasons = rejection_reasons()
+    assert {"malformed", "not-owner", "not-chair", "unknown-object", "invalid-body"} <= reasons
+    assert {"duplicate-number", "text-hash-mismatch", "bad-transition", "invalid-object"} <= reasons
+    assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", r) for r in reasons), reasons
+
+
+def test_every_rejection_reason_is_in_the_protocol_and_none_that_is_gone() -> None:
+    text = section(read(PROTOCOL), REJECTIONS)
+    assert text is not None, f"docs/protocol.md has no section {REJECTIONS!r}"
+    listed = table_slugs(text)
+    assert sorted(rejection_reasons() - listed) == [], "rejection reasons not in the table"
+    assert sorted(listed - rejection_reasons()) == [], "the table lists reasons that are gone"
+
+
+def witness_refusals() -> set[str]:
+    """The slug of every `WitnessError(status, "slug", …)` the witness answers with a problem
+    document."""
+    path = LUNAN / "log" / "witness.py"
+    slugs = set()
+    for call in ast.walk(_tree(path)):
+        if isinstance(call, ast.Call) and _called_name(call) == "WitnessError":
+            if any(k.arg == "last_size" for k in call.keywords):
+                continue  # answered with the bare size (text/x.tlog.size), not a problem
+            arg = call.args[1]
+            assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), (
+                f"{path.relative_to(ROOT)}:{call.lineno}: the slug is not a literal string"
+            )
+            slugs.add(arg.value)
+    return slugs
+
+
+def test_every_witness_refusal_is_in_the_protocol_and_none_that_is_gone() -> None:
+    found = witness_refusals()
+    assert {"bad-request", "unknown-origin", "log-forked", "root-mismatch"} <= found
+    text = section(read(PROTOCOL), WITNESS_REFUSALS)
+    assert text is not None, f"docs/protocol.md has no section {WITNESS_REFUSALS!r}"
+    assert sorted(found ^ table_slugs(text)) == []
 
 
 # --- the CLI --------------------------------------------------------------------------------
@@ -432,6 +621,47 @@ def test_the_consistency_script_catches_a_contradicting_checkpoint(
     with pytest.raises(merkle.ProofError):
         run_example(code, "docs/user-guide.md")
     assert saved.read_text(encoding="utf-8") == forged
+
+
+def test_the_event_script_of_the_user_guide_proves_an_applied_event(
+    served_node: tuple[Path, str, TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, vkey, _ = served_node
+    code, _ = example(USER_GUIDE, "check-event")
+    monkeypatch.setattr(sys, "argv", ["check_event.py", BASE, vkey, "371300", "0"])
+    run_example(code, "docs/user-guide.md")
+    assert capsys.readouterr().out == (
+        "OK: lunan/371300 第 0 条在规模为 8 的签名检查点中\n"
+        '  node.genesis node/371300 {"system": "lunan init"}\n'
+        "  已生效 applied\n"
+    )
+
+
+def test_the_event_script_shows_a_rejected_entry(
+    served_node: tuple[Path, str, TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, vkey, _ = served_node
+    code, _ = example(USER_GUIDE, "check-event")
+    monkeypatch.setattr(sys, "argv", ["check_event.py", BASE, vkey, "371300", "5"])
+    run_example(code, "docs/user-guide.md")  # {"n":5} is in the log, but it is no event
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "OK: lunan/371300 第 5 条在规模为 8 的签名检查点中"
+    assert out[1] == "  这一条不是事件 not an event"
+    assert out[2].startswith("  被拒绝 rejected malformed: ")
+
+
+def test_the_event_script_refuses_a_checkpoint_under_another_key(
+    served_node: tuple[Path, str, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _ = example(USER_GUIDE, "check-event")
+    other = note.Signer("lunan/371300", Ed25519PrivateKey.generate()).vkey()
+    monkeypatch.setattr(sys, "argv", ["check_event.py", BASE, other, "371300", "0"])
+    with pytest.raises(checkpoint.CheckpointError):
+        run_example(code, "docs/user-guide.md")
 
 
 # --- links ----------------------------------------------------------------------------------

@@ -198,6 +198,7 @@ class _Fold:
         self.conn = conn
         self.sizes = sizes
         self.pos = {r.origin: r.next_index for r in conn.execute(select(p_positions))}
+        self.pos_before = dict(self.pos)
         self.frontier: dict[str, dict[str, int]] = {}
         for r in conn.execute(select(p_frontier)):
             self.frontier.setdefault(r.origin, {})[r.dep_origin] = r.idx
@@ -349,6 +350,8 @@ class _Fold:
 
     def _save(self) -> None:
         for origin, n in self.pos.items():
+            if n == self.pos_before[origin]:
+                continue  # nothing moved: a reader's catch-up writes nothing
             self.conn.execute(
                 update(p_positions).where(p_positions.c.origin == origin).values(next_index=n)
             )

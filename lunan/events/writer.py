@@ -8,6 +8,7 @@ serialised per node, so the checks and the append see the same state and numbers
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,8 +51,13 @@ class Writer:
         body: BaseModel | dict[str, Any],
         actor: dict[str, Any],
         deps: Iterable[tuple[str, int]] = (),
+        exclusive: bool = True,
     ) -> Appended:
-        """Append one event and fold it in; Rejected if the projection refused it."""
+        """Append one event and fold it in; Rejected if the projection refused it.
+
+        `exclusive=False` lets appends whose validity no concurrent write can change (an
+        exchange record with its own unique id) share one group commit instead of queueing
+        behind the node's write lock."""
         t = self.projector.registry.get(type_name)
         if t is None:
             raise ValueError(f"no event type {type_name}")
@@ -68,7 +74,7 @@ class Writer:
             body=raw,
         )
         data = envelope.encode(event)
-        with self.lock:
+        with self.lock if exclusive else contextlib.nullcontext():
             idx = self.log.append([data])
             self.projector.catch_up()
         outcome = self.projector.outcome(self.city, idx)

@@ -5,18 +5,22 @@ from lunan.net.signatures import (
     COVERED_COMPONENTS,
     REASONS,
     REQUIRED_COMPONENTS,
+    RESPONSE_COMPONENTS,
     ReplayCache,
     SignatureError,
     SignatureInput,
     sign_request,
+    sign_response,
     signature_base,
     verify_request,
+    verify_response,
 )
 
 __all__ = [
     "COVERED_COMPONENTS",
     "REASONS",
     "REQUIRED_COMPONENTS",
+    "RESPONSE_COMPONENTS",
     "DigestError",
     "ReplayCache",
     "SignatureError",
@@ -24,6 +28,8 @@ __all__ = [
     "check_content_digest",
     "content_digest",
     "sign_request",
+    "sign_response",
     "signature_base",
     "verify_request",
+    "verify_response",
 ]

@@ -1,4 +1,4 @@
-"""HTTP Message Signatures (RFC 9421) with Ed25519, for requests between alliance nodes.
+"""HTTP Message Signatures (RFC 9421) with Ed25519, for messages between alliance nodes.
 
 Every node-to-node request carries three header fields (the second one is one line)::
 
@@ -16,6 +16,10 @@ whose ``created`` is more than ``max_skew`` seconds from its clock (either way),
 ``@authority`` + ``@path`` + ``@query`` are signed rather than ``@target-uri`` so that a
 TLS-terminating proxy (https outside, http inside) does not break the signature; a
 verifier also accepts ``@target-uri`` in their place.
+
+Responses are signed the same way over ``"@status"`` and ``content-digest`` (`sign_response`,
+`verify_response`): the exchange (lunan.exchange) signs every answer, so that a requester can
+show what the provider said, and a relay cannot change it.
 
 Why our own code and not the ``http-message-signatures`` package (3.0.0): that package is
 built around requests/httpx2/aiohttp message objects, reads the wall clock itself (these
@@ -227,23 +231,28 @@ def signature_base(
                     "malformed-signature", f"{name} value {_short(value)} is not printable ASCII"
                 )
         else:
-            if name != name.lower():
-                raise SignatureError(
-                    "malformed-signature", f"component {name!r} is not a lowercase field name"
-                )
-            values = _field_values(headers, name)
-            if not values:
-                raise SignatureError(
-                    "missing-component", f"covered header {name!r} is not in the request"
-                )
-            value = _canonical_field(name, values)
-            if any((c < " " and c != "\t") or c == "\x7f" for c in value):
-                raise SignatureError(
-                    "malformed-signature", f"field {name!r} holds a control character"
-                )
+            value = _header_component(name, headers)
         lines.append(f'"{name}": {value}\n')
     lines.append(f'"@signature-params": {signature_params(components, params)}')
-    text = "".join(lines)
+    return _ascii("".join(lines))
+
+
+def _header_component(name: str, headers: Mapping[str, str]) -> str:
+    """The value of a covered header field, canonicalised (RFC 9421 §2.1)."""
+    if name != name.lower():
+        raise SignatureError(
+            "malformed-signature", f"component {name!r} is not a lowercase field name"
+        )
+    values = _field_values(headers, name)
+    if not values:
+        raise SignatureError("missing-component", f"covered header {name!r} is not in the message")
+    value = _canonical_field(name, values)
+    if any((c < " " and c != "\t") or c == "\x7f" for c in value):
+        raise SignatureError("malformed-signature", f"field {name!r} holds a control character")
+    return value
+
+
+def _ascii(text: str) -> bytes:
     try:
         return text.encode("ascii")
     except UnicodeEncodeError as e:
@@ -503,4 +512,119 @@ def verify_request(
             raise SignatureError(
                 "replayed", "signature nonce already used (or the replay cache is full)"
             )
+    return keyid
+
+
+# --------------------------------------------------------------------------------------------
+# Responses (RFC 9421 §2.2.9 "@status")
+# --------------------------------------------------------------------------------------------
+
+#: What sign_response covers: the status and the body through its digest. The body of an
+#: exchange answer names its request id, which binds the answer to the request.
+RESPONSE_COMPONENTS: tuple[str, ...] = ("@status", "content-digest")
+
+
+def response_signature_base(
+    components: Sequence[str],
+    status: int,
+    headers: Mapping[str, str],
+    params: Mapping[str, BareItem],
+) -> bytes:
+    """The RFC 9421 §2.5 signature base for a response: ``@status`` and header fields only
+    (a response has no method or target; request components with ``;req`` are not used)."""
+    if not 100 <= status <= 999:
+        raise SignatureError("malformed-signature", f"status {status} is not three digits")
+    lines = []
+    for name in components:
+        if name == "@status":
+            lines.append(f'"@status": {status}\n')
+        elif name.startswith("@"):
+            raise SignatureError(
+                "malformed-signature", f"derived component {name!r} is not for responses"
+            )
+        else:
+            lines.append(f'"{name}": {_header_component(name, headers)}\n')
+    lines.append(f'"@signature-params": {signature_params(components, params)}')
+    return _ascii("".join(lines))
+
+
+def sign_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    key_id: str,
+    private_key: Ed25519PrivateKey,
+    created: int | None = None,
+    nonce: str | None = None,
+    label: str = DEFAULT_LABEL,
+) -> dict[str, str]:
+    """Sign a response over ``@status`` and ``content-digest``; return the header fields to
+    add (``Content-Digest``, ``Signature-Input``, ``Signature``), as `sign_request` does."""
+    try:
+        serialize_key(label)
+    except StructuredFieldError as e:
+        raise ValueError(f"signature label: {e}") from None
+    digest = content_digest(body)
+    signed_headers = {k: v for k, v in headers.items() if k.lower() != "content-digest"}
+    signed_headers["Content-Digest"] = digest
+    params: dict[str, BareItem] = {
+        "created": int(time.time()) if created is None else created,
+        "nonce": new_nonce() if nonce is None else nonce,
+        "keyid": key_id,
+        "alg": ALGORITHM,
+    }
+    base = response_signature_base(RESPONSE_COMPONENTS, status, signed_headers, params)
+    return {
+        "Content-Digest": digest,
+        "Signature-Input": f"{label}={signature_params(RESPONSE_COMPONENTS, params)}",
+        "Signature": serialize_dictionary({label: Item(private_key.sign(base))}),
+    }
+
+
+def verify_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    keys: Callable[[str], Ed25519PublicKey | None],
+    now: int,
+    max_skew: int = DEFAULT_MAX_SKEW,
+    *,
+    label: str = DEFAULT_LABEL,
+) -> str:
+    """Verify the signature labelled `label` on a response; return its keyid.
+
+    The signature must cover ``@status`` and ``content-digest``, carry ``created`` within
+    `max_skew` seconds of `now` and a ``keyid`` that `keys` knows. There is no replay cache:
+    the caller checks that the body answers its own request (its request id).
+
+    Raises SignatureError whose `reason` is one of `REASONS`.
+    """
+    sig_input, signature = _parse_signature_fields(headers, label)
+    params = sig_input.params
+    created = _int_param(params, "created")
+    keyid = _str_param(params, "keyid")
+    alg = _str_param(params, "alg")
+    if created is None or keyid is None:
+        raise SignatureError("malformed-signature", "the signature has no created or keyid")
+    if alg is not None and alg != ALGORITHM:
+        raise SignatureError("malformed-signature", f"alg {_short(alg)} is not {ALGORITHM}")
+    missing = [c for c in RESPONSE_COMPONENTS if c not in sig_input.components]
+    if missing:
+        raise SignatureError(
+            "missing-component", f"the signature does not cover {', '.join(missing)}"
+        )
+    if abs(now - created) > max_skew:
+        raise SignatureError("expired", f"signature created {abs(now - created)} s from now")
+    public_key = keys(keyid)
+    if public_key is None:
+        raise SignatureError("unknown-key", f"keyid {_short(keyid)} is not a known key")
+    try:
+        check_content_digest(_field_value(headers, "content-digest"), body)
+    except DigestError as e:
+        raise SignatureError("bad-digest", str(e)) from None
+    base = response_signature_base(sig_input.components, status, headers, params)
+    try:
+        public_key.verify(signature, base)
+    except InvalidSignature:
+        raise SignatureError("bad-signature", "the signature does not verify") from None
     return keyid

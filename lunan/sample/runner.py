@@ -11,13 +11,15 @@ from pathlib import Path
 
 import httpx
 
-from lunan.sample import governance, indicators, tasks
+from lunan.sample import governance, indicators, sharing, tasks, tourism
 from lunan.sample.api import DemoApi
 
 SEEDS: list[tuple[str, Callable[[DemoApi], None]]] = [
     ("governance", governance.seed),
     ("tasks", tasks.seed),
     ("indicators", indicators.seed),
+    ("sharing", sharing.seed),
+    ("tourism", tourism.seed),
 ]
 
 

@@ -138,3 +138,42 @@ auth_sessions = Table(
     Column("last_seen_at", Text, nullable=False),
     Index("ix_auth_sessions_user_id", "user_id"),
 )
+
+# --- data exchange (node-local, never replicated) ---
+# How this node serves its catalog entries, the tables it imported, and the nonces that make the
+# exchange digests in the log unguessable. None of it may reach the log: a data table holds
+# personal data, a service's configuration may name an internal system, and a nonce published
+# with its digest would let anyone test a guessed 是/否 answer against it.
+
+# The adapter behind each service this node provides (lunan.exchange.adapters).
+data_services = Table(
+    "data_services",
+    metadata,
+    Column("service", Text, primary_key=True),
+    Column("dataset", Text, nullable=False),  # the catalog entry's object id
+    Column("adapter", Text, nullable=False),  # table | sql | http
+    Column("config", Text, nullable=False),  # JSON: {"url": …, "table": …, "columns": {…}}
+    Column("updated_at", Text, nullable=False),
+)
+
+# Rows imported with `lunan data import`, served by the table adapter. `key` is the value of the
+# entry's first key field, so that a lookup by it is one index probe.
+data_rows = Table(
+    "data_rows",
+    metadata,
+    Column("dataset", Text, primary_key=True),  # the entry's resource code, e.g. 371300-05-0001
+    Column("row", Integer, primary_key=True, autoincrement=False),
+    Column("key", Text),
+    Column("data", Text, nullable=False),  # JSON object: field name -> value
+    Index("ix_data_rows_dataset_key", "dataset", "key"),
+)
+
+# The nonce of each exchange, on both sides: the log keeps SHA-256(nonce ‖ message) only.
+exchange_secrets = Table(
+    "exchange_secrets",
+    metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("role", Text, primary_key=True),  # served | denied | received
+    Column("nonce", LargeBinary, nullable=False),
+    Column("created_at", Text, nullable=False),
+)

@@ -13,15 +13,27 @@ from lunan import __version__, node
 from lunan.auth import web as auth_web
 from lunan.federation.runtime import Federation
 from lunan.log import Log, open_log
-from lunan.services import parts_for
+from lunan.services import NodeParts, parts_for
+from lunan.sharing import reactor
+from lunan.web import exchange as exchange_web
 from lunan.web import federation as federation_routes
-from lunan.web import log_tiles, problems
+from lunan.web import log_tiles, pages, problems
 from lunan.web.api import events as events_api
+from lunan.web.api import exchange as exchange_api
 from lunan.web.api import governance as governance_api
 from lunan.web.api import indicators as indicators_api
 from lunan.web.api import log as log_api
+from lunan.web.api import sharing as sharing_api
 from lunan.web.api import tasks as tasks_api
 from lunan.web.api import tasks_xlsx
+from lunan.web.api import tourism as tourism_api
+
+
+def after_fold(parts: NodeParts) -> None:
+    """What the background loop does after replicating: fold, then let the node answer what
+    it must answer by itself (approve 无条件共享 requests, acknowledge agreements)."""
+    parts.projector.catch_up()
+    reactor.react(parts)
 
 
 def create_app(
@@ -33,7 +45,7 @@ def create_app(
     parts = parts_for(node_dir, config, the_log, federation.alliance if federation else None)
     parts.projector.catch_up()
     if federation is not None:
-        federation.after_step = parts.projector.catch_up
+        federation.after_step = lambda: after_fold(parts)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -64,6 +76,7 @@ def create_app(
     app.state.parts = parts
     problems.install(app)
     auth_web.install(app)
+    pages.install(app)
     app.include_router(log_tiles.router)
     app.include_router(log_api.router)
     app.include_router(events_api.router)
@@ -71,6 +84,10 @@ def create_app(
     app.include_router(tasks_xlsx.router)
     app.include_router(governance_api.router)
     app.include_router(indicators_api.router)
+    app.include_router(sharing_api.router)
+    app.include_router(exchange_web.router)
+    app.include_router(exchange_api.router)
+    app.include_router(tourism_api.router)
     app.include_router(federation_routes.router)
     if federation is not None:
         federation_routes.install(app, federation)
