@@ -16,6 +16,7 @@ from lunan.alliance.cli import alliance_app
 from lunan.auth.cli import token_app, user_app
 from lunan.coop.cli import tasks_app
 from lunan.crypto import note
+from lunan.exchange.cli import data_app, exchange_app
 from lunan.indicators.cli import indicators_app
 from lunan.log import verify
 from lunan.log.log import Log
@@ -33,6 +34,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(indicators_app, name="indicators")
+app.add_typer(data_app, name="data")
+app.add_typer(exchange_app, name="exchange")
 
 out = Console()
 err = Console(stderr=True)

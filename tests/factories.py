@@ -494,3 +494,109 @@ def exchange_cities(
         data, ids = residents_csv(CHAIR)
         exchange_actions.import_data(sc.parts[CHAIR], None, f"{CHAIR}-01-0001", data)
         yield ExchangeCities(sc, ids)
+
+
+# --- `lunan demo` for the browser tests (tests/e2e): start it, wait, sign in, stop ----------
+
+import os  # noqa: E402  (this section's own imports, kept with it)
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+DEMO_CITIES = ("371300", "370400", "370800", "371700")  # ports base, base+1… in this order
+DEMO_START_TIMEOUT = 150.0
+LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass
+class Demo:
+    urls: dict[str, str]  # city code → base URL
+    directory: Path  # where `lunan demo --dir` keeps the nodes
+
+    @property
+    def chair(self) -> str:
+        return self.urls[CHAIR]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _demo_ready(urls: dict[str, str], output: Path) -> bool:
+    """The demo has printed its accounts and every node answers with the sample data in."""
+    if "Ctrl-C" not in output.read_text(encoding="utf-8", errors="replace"):
+        return False
+    try:
+        return all(httpx.get(f"{u}/api/v1/status", timeout=2).is_success for u in urls.values())
+    except httpx.HTTPError:
+        return False
+
+
+def _demo_stop(proc: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, as a person stops the demo; the whole process group if that is not enough."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+
+
+@contextmanager
+def lunan_demo(base: Path) -> Iterator[Demo]:
+    """`lunan demo` as a new user starts it (four nodes with the sample data, in `base`);
+    yields once every node answers, stops it after."""
+    port = free_port()
+    while not all(_port_free(port + i) for i in range(len(DEMO_CITIES))):
+        port = free_port()
+    urls = {city: f"http://127.0.0.1:{port + i}" for i, city in enumerate(DEMO_CITIES)}
+    output = base / "demo-output.txt"
+    with output.open("wb") as out:
+        proc = subprocess.Popen(
+            lunan_command("demo", "--dir", str(base / "nodes"), "--base-port", str(port)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so that nothing outlives it
+            # Python ignores Ctrl-C if it starts with SIGINT ignored (a background shell).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    try:
+        deadline = time.monotonic() + DEMO_START_TIMEOUT
+        while not _demo_ready(urls, output):
+            text = output.read_text(encoding="utf-8", errors="replace")
+            assert proc.poll() is None, f"lunan demo exited:\n{text}"
+            assert time.monotonic() < deadline, f"lunan demo not ready:\n{text}"
+            time.sleep(0.5)
+        yield Demo(urls, base / "nodes")
+    finally:
+        _demo_stop(proc)
+
+
+def demo_sign_in(page: Page, base: str, city: str, role: Role) -> None:
+    """Sign in on the page of `base` as the demo account of `role` in `city`."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from lunan.sample.accounts import PASSWORD, account
+
+    page.goto(f"{base}/login")
+    expect(page).to_have_title(re.compile(r"^登录 · 数字鲁南 · "))
+    page.fill("#login-name", account(city, role))
+    page.fill("#login-password", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def no_horizontal_scroll(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], page.url  # type: ignore[index]

@@ -8,7 +8,6 @@ serialised per node, so the checks and the append see the same state and numbers
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -55,9 +54,11 @@ class Writer:
     ) -> Appended:
         """Append one event and fold it in; Rejected if the projection refused it.
 
-        `exclusive=False` lets appends whose validity no concurrent write can change (an
-        exchange record with its own unique id) share one group commit instead of queueing
-        behind the node's write lock."""
+        `exclusive=False` is for records whose validity no concurrent write can change (an
+        exchange record with its own unique id): no write lock, so concurrent records share one
+        group commit, and no fold on the caller's path — the node's next catch-up (its
+        background loop, or any exclusive write) folds it, so its outcome is not checked here.
+        """
         t = self.projector.registry.get(type_name)
         if t is None:
             raise ValueError(f"no event type {type_name}")
@@ -74,7 +75,9 @@ class Writer:
             body=raw,
         )
         data = envelope.encode(event)
-        with self.lock if exclusive else contextlib.nullcontext():
+        if not exclusive:
+            return Appended(self.city, self.log.append([data]), object_id)
+        with self.lock:
             idx = self.log.append([data])
             self.projector.catch_up()
         outcome = self.projector.outcome(self.city, idx)

@@ -124,7 +124,7 @@ class Quotas:
     _busy: set[str] = field(default_factory=set)
 
     def take(self, agreement: AgreementView, day: str, request_id: str) -> None:
-        # Answered already (its record is folded before its id leaves `_busy`), or being now.
+        # Answered already (its nonce is stored before its id leaves `_busy`), or being now.
         used = self.served_exists(request_id)
         with self._lock:
             if used or request_id in self._busy:
@@ -396,7 +396,7 @@ class Provider:
         )
         with self._deny_lock:  # a request id may be denied twice: the second gets a fresh id
             local = claimed.request_id
-            if not local or self._exists(f"{DENIED_KIND}/{self.city}/{local}"):
+            if not local or nonces.lookup(self.engine, local, "denied") is not None:
                 local = uuid.uuid4().hex
             nonces.store(self.engine, local, "denied", nonce)
             object_id = f"{DENIED_KIND}/{self.city}/{local}"
@@ -410,15 +410,13 @@ class Provider:
 
     # --- state --------------------------------------------------------------------------------
 
-    def _exists(self, object_id: str) -> bool:
-        with self.engine.connect() as conn:
-            q = select(p_objects.c.id).where(p_objects.c.id == object_id)
-            return conn.execute(q).first() is not None
-
     def _served_exists(self, request_id: str) -> bool:
-        return self._exists(f"{SERVED_KIND}/{self.city}/{request_id}")
+        # The nonce is stored before the record is appended, and the record is folded later
+        # (off the request path): the nonce table is what knows at once.
+        return nonces.lookup(self.engine, request_id, "served") is not None
 
     def _count_served(self, agreement_id: str, day: str) -> int:
+        self.parts.projector.catch_up()  # records are folded off the request path
         q = (
             select(func.count())
             .select_from(p_exchange_served)

@@ -1,6 +1,8 @@
 """A real Chromium (Debian's) driven by Playwright. Never downloads a browser.
 
 With LUNAN_REQUIRE_BROWSER=1 (CI) a missing Chromium fails the run instead of skipping.
+`demo` is one `lunan demo` per test module (tests/factories.py starts and stops it), after the
+browser, so that a machine without Chromium skips before starting four nodes.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from factories import LAPTOP, Demo, lunan_demo
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 CHROMIUM = Path(os.environ.get("LUNAN_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).parent.parent.parent / "test-artifacts"
@@ -45,3 +48,17 @@ def browser() -> Iterator[Browser]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def demo(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    with lunan_demo(tmp_path_factory.mktemp("demo")) as d:
+        yield d
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(viewport=LAPTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()

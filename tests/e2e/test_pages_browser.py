@@ -6,124 +6,22 @@ Screenshots of each main page go to test-artifacts/ (pages-*.png).
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
-from factories import free_port, lunan_command
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from factories import LAPTOP, PHONE, Demo, no_horizontal_scroll
+from factories import demo_sign_in as sign_in
+from playwright.sync_api import BrowserContext, expect
 
 from lunan.auth.roles import ROLE_LABELS, Role
 from lunan.coop.queries import today_in_shanghai
-from lunan.sample.accounts import PASSWORD, account
 
 pytestmark = pytest.mark.slow
 
 LINYI, ZAOZHUANG = "371300", "370400"
-CITIES = (LINYI, ZAOZHUANG, "370800", "371700")
-LAPTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
-START_TIMEOUT = 150.0
-
-
-@dataclass
-class Demo:
-    urls: dict[str, str]  # city code → base URL
-
-    @property
-    def chair(self) -> str:
-        return self.urls[LINYI]
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C, as a person stops the demo; the whole process group if that is not enough."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-
-
-def _ready(urls: dict[str, str], output: Path) -> bool:
-    """The demo has printed its accounts and every node answers with the sample data in."""
-    if "Ctrl-C" not in output.read_text(encoding="utf-8", errors="replace"):
-        return False
-    try:
-        return all(httpx.get(f"{u}/api/v1/status", timeout=2).is_success for u in urls.values())
-    except httpx.HTTPError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def demo(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    base = tmp_path_factory.mktemp("demo")
-    port = free_port()
-    while not all(_free(port + i) for i in range(len(CITIES))):
-        port = free_port()
-    urls = {city: f"http://127.0.0.1:{port + i}" for i, city in enumerate(CITIES)}
-    output = base / "demo-output.txt"
-    with output.open("wb") as out:
-        proc = subprocess.Popen(
-            lunan_command("demo", "--dir", str(base / "nodes"), "--base-port", str(port)),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group, so that nothing outlives it
-            # Python ignores Ctrl-C if it starts with SIGINT ignored (a background shell).
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _ready(urls, output):
-            text = output.read_text(encoding="utf-8", errors="replace")
-            assert proc.poll() is None, f"lunan demo exited:\n{text}"
-            assert time.monotonic() < deadline, f"lunan demo not ready:\n{text}"
-            time.sleep(0.5)
-        yield Demo(urls)
-    finally:
-        _stop(proc)
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport=LAPTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
-    ctx.set_default_timeout(15_000)
-    yield ctx
-    ctx.close()
-
-
-def sign_in(page: Page, base: str, city: str, role: Role) -> None:
-    page.goto(f"{base}/login")
-    expect(page).to_have_title(re.compile(r"^登录 · 数字鲁南 · "))
-    page.fill("#login-name", account(city, role))
-    page.fill("#login-password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def no_horizontal_scroll(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], page.url  # type: ignore[index]
 
 
 def test_each_role_signs_in_and_sees_only_what_it_may_do(

@@ -59,6 +59,7 @@ class Running:
         return doc
 
     def count(self, table: Any) -> int:
+        self.parts.projector.catch_up()  # exchange records are folded off the request path
         with self.parts.projector.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
 
@@ -308,6 +309,7 @@ def test_each_agreement_violation_is_refused_and_the_denial_logged(
     assert result.status == status and result.answer is None and result.rows is None
     assert result.problem is not None and result.problem["type"] == f"urn:lunan:problem:{slug}"
     assert pair.linyi.count(p_exchange_served) == served
+    pair.zaozhuang.parts.projector.catch_up()
     with linyi.projector.engine.connect() as conn:
         q = select(p_exchange_denied).where(p_exchange_denied.c.request_id == result.request_id)
         [denial] = conn.execute(q).all()

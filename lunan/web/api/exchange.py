@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 
 from lunan.auth.roles import Permission
 from lunan.auth.users import User
@@ -98,7 +99,15 @@ def audit(
 ) -> queries.Audit:
     """Served, denied and received counts, rows and bytes: for one agreement, one city (as
     provider and as requester) or the whole alliance; by day, by agreement and by city."""
-    return queries.audit(_parts(request).projector.engine, agreement, city)
+    return queries.audit(_folded(request), agreement, city)
+
+
+def _folded(request: Request) -> Engine:
+    """Exchange records are folded off the request path (Writer.append, exclusive=False):
+    fold what is pending first, so that a caller reads its own exchanges."""
+    projector = _parts(request).projector
+    projector.catch_up()
+    return projector.engine
 
 
 class RecordsOut(BaseModel):
@@ -114,7 +123,7 @@ def records(
 ) -> RecordsOut:
     """What the provider and the requester logged of one exchange; each record links to its
     event, which carries the inclusion proof."""
-    found = queries.records(_parts(request).projector.engine, request_id)
+    found = queries.records(_folded(request), request_id)
     if not found:
         raise NotFound(f"本节点没有交换{request_id}的记录 no records of exchange {request_id}")
     return RecordsOut(request_id=request_id, records=found)

@@ -450,4 +450,323 @@ EN: dict[str, str] = {
     "进出口总额": "Import and export total",
     "城镇居民人均可支配收入": "Urban per-capita disposable income",
     "农村居民人均可支配收入": "Rural per-capita disposable income",
+    # --- 数据共享 (data sharing): pages/sharing.py, templates/*sharing*.html ------------------
+    "概览": "Summary",
+    "共享目录": "Catalog",
+    "向我申请": "Requests to us",
+    "我的申请": "Our requests",
+    "共享协议": "Sharing agreements",
+    "交换记录": "Exchange record",
+    "旅游核验": "Tourism check",
+    "数据共享栏目": "Data sharing sections",
+    "共享申请": "Sharing request",
+    "交换": "Exchange",
+    "不予批准": "Refused",
+    "已撤回": "Withdrawn",
+    "有效": "Active",
+    "已暂停": "Suspended",
+    "已终止": "Revoked",
+    "已到期": "Expired",
+    "未生效": "Not yet valid",
+    "无条件共享": "Shared unconditionally",
+    "有条件共享": "Shared on conditions",
+    "不予共享": "Not shared",
+    "文本": "Text",
+    "整数": "Integer",
+    "小数": "Decimal",
+    "是/否": "Yes/no",
+    "身份证号": "ID number",
+    "行政区划代码": "Division code",
+    "接口查询": "API query",
+    "文件下载": "File download",
+    "已提供": "Served",
+    "已接收": "Received",
+    "暂停": "Suspend",
+    "恢复": "Resume",
+    "终止": "Revoke",
+    "本市相关": "Involving this city",
+    "本市提供": "This city provides",
+    "本市获取": "This city receives",
+    "全联盟": "Whole alliance",
+    "暂停协议": "Suspend the agreement",
+    "恢复协议": "Resume the agreement",
+    "终止协议": "Revoke the agreement",
+    "共享申请已提交": "Sharing request filed",
+    "已批准，共享协议已生成": "Approved: the sharing agreement is in force",
+    "已不予批准": "Refused",
+    "申请已撤回": "Request withdrawn",
+    "协议已暂停": "Agreement suspended",
+    "协议已恢复": "Agreement resumed",
+    "协议已终止": "Agreement revoked",
+    "逾期": "Overdue",
+    "每日": "Daily",
+    "每月": "Monthly",
+    "每季度": "Quarterly",
+    "每周": "Weekly",
+    "每年": "Yearly",
+    "实时": "Real time",
+    "不定期": "Irregular",
+    "已撤销": "Withdrawn",
+    "示例数据": "Sample data",
+    "是": "Yes",
+    "否": "No",
+    "待审批{n}件": "{n} pending",
+    "其中逾期{n}件": "{n} of them overdue",
+    "无逾期": "None overdue",
+    "本市向其他成员市提出的申请": "This city's requests to the other members",
+    "有效{n}份": "{n} active",
+    "本市提供{a}份，本市获取{b}份": "{a} provided by this city, {b} to this city",
+    "其中本市发布{n}条": "{n} published by this city",
+    "提供{a}次 · 调用{b}次": "served {a} · asked {b}",
+    "本市拒绝{n}次": "{n} denied by this city",
+    "尚无交换": "No exchanges yet",
+    "景区售票处核验四市居民身份，按本地居民价或全价售票。": (
+        "Ticket offices check whether a visitor lives in one of the four cities and charge the "
+        "local or the full price."
+    ),
+    "待本市审批的申请": "Requests waiting for this city's decision",
+    "申请": "Request",
+    "申请方": "Requester",
+    "目录": "Catalog entry",
+    "答复期限": "Reply due",
+    "联盟各成员市发布的全部共享目录，各节点同步保存。": (
+        "Every member city's catalog entries; every node keeps a replicated copy."
+    ),
+    "检索共享目录": "Search the catalog",
+    "关键词": "Keywords",
+    "资源名称、代码、信息项…": "Name, code, data item…",
+    "提供城市": "Provider city",
+    "提供部门": "Provider department",
+    "共享类型": "Sharing category",
+    "检索": "Search",
+    "找到{n}条": "{n} found",
+    "导出 DCAT-AP": "Export DCAT-AP",
+    "资源代码": "Resource code",
+    "资源名称": "Name",
+    "提供方": "Provider",
+    "信息项": "Data items",
+    "更新周期": "Update cycle",
+    "共享方式": "Mode",
+    "没有符合条件的目录。": "No catalog entry matches.",
+    "目录信息": "Entry",
+    "资源摘要": "Summary",
+    "共享依据": "Legal basis",
+    "交换服务": "Exchange service",
+    "仅答复是/否": "answers only yes/no",
+    "查询条件": "Query keys",
+    "“不予共享”的信息项不能申请；“有条件共享”的须经提供方审批。": (
+        "Items not shared cannot be requested; items shared on conditions need the provider's "
+        "approval."
+    ),
+    "本市的申请与协议": "This city's requests and agreements",
+    "申请共享": "Request this data",
+    "本市目录无需申请。": "This city's own entry: no request is needed.",
+    "该目录已撤销，不能申请。": "This entry was withdrawn and cannot be requested.",
+    "该目录不予共享，不能申请。": "This entry is not shared and cannot be requested.",
+    "申请需由本市具有数据共享办理权限的用户提交。": (
+        "Requests are filed by this city's users with the data-sharing permission."
+    ),
+    "向{city}申请本目录的数据。有条件共享的申请由提供方在{n}个工作日内答复。": (
+        "Request this entry's data from {city}. Requests for data shared on conditions are "
+        "answered by the provider within {n} working days."
+    ),
+    "申请信息项": "Data items requested",
+    "用途": "Purpose",
+    "应用场景": "Scenario",
+    "使用期限自": "Use from",
+    "使用期限至": "Use until",
+    "申请依据": "Legal basis",
+    "有条件共享的数据须注明法律法规或政策依据": (
+        "Data shared on conditions needs the law, regulation or policy it is requested under"
+    ),
+    "预计日调用量": "Expected calls per day",
+    "日调用上限": "Daily quota",
+    "行过滤条件": "Row filter",
+    "可选。每行一项，如“户籍地区划代码=371302,371311”：只取这些值的行": (
+        "Optional. One per line, e.g. “户籍地区划代码=371302,371311”: only rows with these values"
+    ),
+    "需取得数据主体同意": "The data subject's consent is required",
+    "受理日期": "Received on",
+    "可选。纸质申请补录时填写受理之日，答复期限自该日起算": (
+        "Optional. For a paper application entered later: the day it was received, from which "
+        "the reply is due"
+    ),
+    "请至少选择一个信息项": "Choose at least one data item",
+    "第{n}行应为“信息项=值1,值2”": "Line {n} should read “item=value1,value2”",
+    "其他成员市对本市目录的申请。有条件共享的申请须在受理后10个工作日内答复，逾期以红色标出。": (
+        "Other members' requests for this city's entries. Requests for data shared on "
+        "conditions are answered within 10 working days of receipt; overdue ones are in red."
+    ),
+    "本市向其他成员市提出的申请及其办理状态。": (
+        "This city's requests to the other members and their state."
+    ),
+    "逾期{n}件": "{n} overdue",
+    "在共享目录中选择要申请的数据": "Choose data to request in the catalog",
+    "按状态筛选": "Filter by state",
+    "提交时间": "Filed",
+    "查看协议": "View the agreement",
+    "没有符合条件的申请。": "No request matches.",
+    "已逾期{n}个工作日": "{n} working days overdue",
+    "今天到期": "Due today",
+    "剩{n}个工作日": "{n} working days left",
+    "无（全部行）": "None (all rows)",
+    "申请内容": "What is requested",
+    "使用期限": "Period of use",
+    "办理情况": "Handling",
+    "审批时间": "Decided",
+    "撤回理由": "Why withdrawn",
+    "无条件共享的申请由提供方节点自动批准。": (
+        "Requests for unconditionally shared data are approved by the provider's node at once."
+    ),
+    "撤回申请": "Withdraw the request",
+    "批准的信息项": "Items approved",
+    "期限自": "From",
+    "期限至": "Until",
+    "不超过申请的{n}": "At most the {n} requested",
+    "每行一项，如“户籍地区划代码=371302”": "One per line, e.g. “户籍地区划代码=371302”",
+    "批准并生成协议": "Approve and make the agreement",
+    "不予批准理由": "Reason for refusing",
+    "申请方将看到此理由": "The requester will see this reason",
+    "筛选共享协议": "Filter the agreements",
+    "范围": "Scope",
+    "提供方 → 申请方": "Provider → requester",
+    "目录与信息项": "Entry and items",
+    "期限": "Period",
+    "{n}次": "{n}",
+    "拒绝{n}次": "{n} denied",
+    "申请方未确认": "not yet confirmed by the requester",
+    "没有符合条件的协议。": "No agreement matches.",
+    "协议条款": "Terms",
+    "来源申请": "Request",
+    "批准时间": "Granted",
+    "申请方日志": "Requester's log",
+    "变更记录": "History",
+    "理由": "Reason",
+    "已提供{n}次": "{n} served",
+    "申请方记录{n}次": "{n} recorded by requesters",
+    "{n}行": "{n} rows",
+    "全部交换记录": "All exchanges",
+    "筛选交换记录": "Filter the exchange record",
+    "申请方记录": "Recorded by requesters",
+    "提供方拒绝的已签名请求": "Signed requests the providers refused",
+    "申请方收到的答复": "Answers the requesters received",
+    "每日交换次数": "Exchanges per day",
+    "次": "times",
+    "按城市": "By city",
+    "作为提供方": "As provider",
+    "作为申请方": "As requester",
+    "提供{n}次": "{n} served",
+    "调用{n}次": "{n} asked",
+    "被拒{n}次": "{n} denied",
+    "按协议": "By agreement",
+    "次数": "Count",
+    "数据量": "Volume",
+    "（无有效协议）": "(no valid agreement)",
+    "最近的交换": "Recent exchanges",
+    "每行两侧各一条日志事件：点击可查看事件内容及其包含证明的验证结果。": (
+        "Each row has an event in each side's log: open one to see its content and its "
+        "inclusion proof verified."
+    ),
+    "尚无交换记录。": "No exchanges yet.",
+    "服务与协议": "Service and agreement",
+    "请求摘要": "Request digest",
+    "应答摘要": "Response digest",
+    "两侧事件与证明": "Both sides' events and proofs",
+    "查看此次交换": "View this exchange",
+    "未同步": "not replicated yet",
+    "查看事件及其包含证明": "View the event and its inclusion proof",
+    "两侧摘要一致": "Both sides' digests agree",
+    "提供方与申请方记录的请求摘要和应答摘要相同。": (
+        "The provider and the requester logged the same request and response digests."
+    ),
+    "两侧摘要不一致": "The two sides' digests differ",
+    "另一方的记录尚未同步到本节点。": "The other side's record has not reached this node yet.",
+    "HTTP 状态": "HTTP status",
+    "拒绝原因": "Why denied",
+    "行数": "Rows",
+    "字节数": "Bytes",
+    "应答签名": "Response signature",
+    "无效": "invalid",
+    "日志事件": "Log event",
+    "（含包含证明）": "(with its inclusion proof)",
+    "核验需由本市具有数据共享办理权限的用户（售票处）操作。": (
+        "The check is made by this city's users with the data-sharing permission (ticket offices)."
+    ),
+    "景点票价": "Ticket prices",
+    "票价为示例数据。": "Prices are sample data.",
+    "查看全部{n}个景点的全价与本地居民价": "Full and local prices of all {n} attractions",
+    "景点": "Attraction",
+    "全价": "Full price",
+    "本地居民价": "Local price",
+    "红色旅游": "Red tourism",
+    "{n}元": "¥{n}",
+    "免费": "Free",
+    "售票核验": "Ticket check",
+    "（全价{full}／本地{local}）": " (full {full} / local {local})",
+    "18位，末位可为X；不保存": "18 characters, the last may be X; not stored",
+    "居住城市（可选）": "City of residence (optional)",
+    "游客自述的居住城市；不选则按证件地址码依次询问各成员市": (
+        "The city the visitor says they live in; if none, the members are asked in turn, the "
+        "ID's address first"
+    ),
+    "不指定，依次询问": "Not given: ask in turn",
+    "核验": "Check",
+    "未能核验，按全价": "Could not check: full price",
+    "经{city}核验为该市居民：四市旅游同城化，按本地居民价。": (
+        "{city} confirms residence: the four cities' tourism integration gives the local price."
+    ),
+    "经{city}核验，非该市居民，按全价。": "{city} has no such resident: full price.",
+    "经各成员市核验，非鲁南经济圈四市居民，按全价。": (
+        "No member city has this resident: full price."
+    ),
+    "有成员市未能答复，不作推测，按全价。": (
+        "A member city could not answer; no guessing: full price."
+    ),
+    "证件": "ID",
+    "已询问": "Asked",
+    "是本市居民": "resident",
+    "非本市居民": "not a resident",
+    "未能核验": "could not check",
+    "请选择景点": "Choose an attraction",
+    "四市政务数据共享：共享目录、共享申请、数据共享协议与交换记录。": (
+        "Government data sharing among the four cities: the catalog, sharing requests, sharing "
+        "agreements and the exchange record. "
+    ),
+    "各市日志互相复制、可验证。": (
+        "Every city's log is replicated by the others and can be verified."
+    ),
+    "可按申请内容批准，也可收窄：减少信息项、缩短期限、降低日调用上限、收紧行过滤条件。": (
+        "Approve as requested, or narrower: fewer items, a shorter period, a lower quota, a "
+        "tighter row filter. "
+    ),
+    "不能放宽。": "Never wider.",
+    "提供方批准申请即生成数据共享协议，记入提供方日志，申请方日志随即确认。": (
+        "Approving a request makes a sharing agreement, recorded in the provider's log and "
+        "confirmed in the requester's. "
+    ),
+    "提供方可暂停、恢复或终止协议；期限届满自动到期。": (
+        "The provider may suspend, resume or revoke it; it expires at the end of its period."
+    ),
+    "每次交换由提供方和申请方各自记入日志。": "Provider and requester each log every exchange. ",
+    "日志只记摘要，不记查询内容和答复。": (
+        "The logs hold digests only, never what was asked or answered. "
+    ),
+    "以下统计由各节点复制的日志算出。": "These figures are computed from the replicated logs.",
+    "摘要为 SHA-256（随机数 ‖ 报文），随机数只保存在两侧节点。": (
+        "A digest is SHA-256(nonce ‖ message); only the two nodes keep the nonce. "
+    ),
+    "任何一方出示随机数和报文即可证明交换内容，他人无法据摘要猜测内容。": (
+        "Either can prove what was exchanged by showing nonce and message; nobody else can "
+        "test a guess against the digest."
+    ),
+    "鲁南旅游联盟{a}个重点景区、{b}个景点实行旅游同城化，四市居民按本地居民价购票。": (
+        "The Lunan tourism alliance's {a} key scenic areas and {b} attractions treat residents "
+        "of all four cities as locals: they pay the local price. "
+    ),
+    "售票处输入身份证号，系统向居民所在市核验，对方只答复“是/否”。": (
+        "The ticket office enters the ID number; the visitor's city is asked and answers only "
+        "yes or no. "
+    ),
+    "身份证号不保存、不记日志。": "The number is neither stored nor logged.",
+    "尚未确认": "Not yet confirmed",
 }
