@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from lunan import demo as demo_nodes
 from lunan import node
 from lunan.alliance.cli import alliance_app
 from lunan.auth.cli import token_app, user_app
+from lunan.console import DirOption, err, fail, out
 from lunan.coop.cli import tasks_app
 from lunan.crypto import note
 from lunan.exchange.cli import data_app, exchange_app
@@ -36,17 +36,6 @@ app.add_typer(tasks_app, name="tasks")
 app.add_typer(indicators_app, name="indicators")
 app.add_typer(data_app, name="data")
 app.add_typer(exchange_app, name="exchange")
-
-out = Console()
-err = Console(stderr=True)
-
-DirOption = Annotated[Path, typer.Option("--dir", help="The node directory.")]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One line saying what is wrong and how to fix it; nothing else."""
-    err.print(f"[bold red]错误 error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @app.command()

@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from lunan import node
 from lunan.alliance import config as ac
 from lunan.clock import SHANGHAI
+from lunan.console import fail, out, say
 from lunan.crypto import note
 
 alliance_app = typer.Typer(
@@ -26,21 +26,9 @@ alliance_app = typer.Typer(
     no_args_is_help=True,
 )
 
-out = Console()
-err = Console(stderr=True)
 
 FileArgument = Annotated[Path, typer.Argument(help="The alliance file, e.g. alliance.json.")]
 NodeDirOption = Annotated[Path, typer.Option("--dir", help="The node directory.")]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One line saying what is wrong and how to fix it; nothing else."""
-    err.print(f"[bold red]错误 error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def say(message: str) -> None:
-    out.print(message, highlight=False, soft_wrap=True, markup=False)
 
 
 def _today() -> date:

@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
@@ -27,6 +26,7 @@ from lunan import node
 from lunan.auth import roles, tokens, users
 from lunan.auth.tokens import UnknownToken
 from lunan.auth.users import AuthError, DisabledUser, DuplicateUser, UnknownUser
+from lunan.console import fail, out, say
 
 user_app = typer.Typer(
     help="The people of this node: add, list, disable, reset passwords.", no_args_is_help=True
@@ -35,8 +35,6 @@ token_app = typer.Typer(
     help="API tokens for systems (Authorization: Bearer …).", no_args_is_help=True
 )
 
-out = Console()
-err = Console(stderr=True)
 
 DirOption = Annotated[Path, typer.Option("--dir", help="The node directory.")]
 NameOption = Annotated[str, typer.Option("--name", help="The user name, e.g. wang.fang.")]
@@ -48,16 +46,6 @@ PasswordStdin = Annotated[
     ),
 ]
 _ROLES_HELP = "; ".join(f"{r.value} ({roles.label(r)})" for r in roles.Role)
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One line saying what is wrong and how to fix it; nothing else."""
-    err.print(f"[bold red]错误 error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def say(message: str) -> None:
-    out.print(message, highlight=False, soft_wrap=True, markup=False)
 
 
 def _exit_code(error: AuthError) -> int:

@@ -9,20 +9,16 @@ Exit status 1 for a failure (no node, unknown user, not allowed), 2 for bad inpu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from lunan import node
-from lunan.auth.cli import err, fail, say
 from lunan.auth.users import get_user
+from lunan.console import err, fail, opened_node, say
 from lunan.coop import spreadsheet
 from lunan.events.errors import ActionError
-from lunan.services import NodeParts, open_node
 
 tasks_app = typer.Typer(
     help="The task ledger (台账): import from and export to .xlsx spreadsheets.",
@@ -38,20 +34,6 @@ PartnerOption = Annotated[
 ]
 
 
-@contextmanager
-def _node(directory: Path) -> Iterator[NodeParts]:
-    """The node's parts, caught up with every log it holds; its errors as one line."""
-    try:
-        parts = open_node(directory)
-    except (node.NodeError, ValueError) as e:
-        fail(str(e))
-    try:
-        parts.projector.catch_up()
-        yield parts
-    finally:
-        parts.close()
-
-
 @tasks_app.command("import")
 def import_cmd(
     directory: DirOption,
@@ -64,7 +46,7 @@ def import_cmd(
         data = file.read_bytes()
     except OSError as e:
         fail(f"cannot read {file}: {e.strerror}", 2)
-    with _node(directory) as parts:
+    with opened_node(directory) as parts:
         who = get_user(parts.log.engine, user)
         if who is None:
             fail(f"no user {user!r} on this node: see `lunan user list`")
@@ -101,7 +83,7 @@ def export_cmd(
 ) -> None:
     """Write the ledger (or the tasks matching the filters) to a spreadsheet that imports
     back unchanged."""
-    with _node(directory) as parts:
+    with opened_node(directory) as parts:
         cities = spreadsheet.cities_of(parts)
 
         def code(city: str | None, option: str) -> str | None:

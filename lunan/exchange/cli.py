@@ -10,19 +10,15 @@ the provider could not be asked.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from lunan.events.errors import ActionError, Invalid
+from lunan.console import fail, opened_node, say
+from lunan.events.errors import Invalid
 from lunan.exchange import actions, adapters, client, queries
-from lunan.services import NodeParts, open_node
 
 data_app = typer.Typer(
     help="共享数据 A city's data behind its catalog entries: import tables, configure sources.",
@@ -33,41 +29,11 @@ exchange_app = typer.Typer(
     no_args_is_help=True,
 )
 
-out = Console()
-err = Console(stderr=True)
 
 DirOption = Annotated[Path, typer.Option("--dir", help="The node directory.")]
 EntryOption = Annotated[
     str, typer.Option("--entry", help="The catalog entry's resource code, e.g. 371300-05-0001.")
 ]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One line saying what is wrong and how to fix it; nothing else."""
-    err.print(f"[bold red]错误 error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def say(message: str) -> None:
-    out.print(message, highlight=False, soft_wrap=True, markup=False)
-
-
-@contextmanager
-def _node(directory: Path) -> Iterator[NodeParts]:
-    """The node, its projections caught up; refusals become the one-line failure."""
-    try:
-        parts = open_node(directory)
-    except ValueError as e:  # NodeError, DatabaseURLError
-        fail(str(e))
-    try:
-        parts.projector.catch_up()
-        yield parts
-    except ActionError as e:
-        fail(e.message, 2 if isinstance(e, Invalid) else 1)
-    except client.ExchangeUnavailable as e:
-        fail(str(e), 3)
-    finally:
-        parts.close()
 
 
 @data_app.command("import")
@@ -81,7 +47,7 @@ def import_(
         data = file.read_bytes()
     except OSError as e:
         fail(f"无法读取 cannot read {file}: {e.strerror}", 2)
-    with _node(directory) as parts:
+    with opened_node(directory, {client.ExchangeUnavailable: 3}) as parts:
         result = actions.import_data(parts, None, entry, data)
     say(f"已导入 imported {result.rows} rows into {result.code} (service {result.service})")
     if result.configured:
@@ -126,7 +92,7 @@ def configure(
             mapping = actions.parse_params(columns)
         except Invalid:
             fail('--columns 须为JSON对象 must be a JSON object {"field": "column"}', 2)
-    with _node(directory) as parts:
+    with opened_node(directory, {client.ExchangeUnavailable: 3}) as parts:
         config = actions.configure_service(
             parts, None, entry, adapter, url, table, mapping, timeout
         )
@@ -136,7 +102,7 @@ def configure(
 @data_app.command()
 def services(directory: DirOption) -> None:
     """The services this node provides and where each reads its data."""
-    with _node(directory) as parts:
+    with opened_node(directory, {client.ExchangeUnavailable: 3}) as parts:
         configs = adapters.list_configs(parts.projector.engine)
         if not configs:
             say("尚未配置任何服务 no service configured: `lunan data import` or `configure`")
@@ -168,7 +134,7 @@ def call_(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds.", min=0.1)] = 5.0,
 ) -> None:
     """Ask the agreement's provider; print its answer (JSON). Exit 3 if it cannot be asked."""
-    with _node(directory) as parts:
+    with opened_node(directory, {client.ExchangeUnavailable: 3}) as parts:
         wanted = actions.parse_params(params)
         if service is not None:
             found = actions.agreement_terms(parts, agreement).service
@@ -190,6 +156,6 @@ def audit(
     ] = None,
 ) -> None:
     """Exchange counts from the replicated logs (JSON): totals, by day, agreement and city."""
-    with _node(directory) as parts:
+    with opened_node(directory, {client.ExchangeUnavailable: 3}) as parts:
         report = queries.audit(parts.projector.engine, agreement, city)
     typer.echo(report.model_dump_json(indent=2))

@@ -10,60 +10,29 @@ one line, and nothing imported).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from lunan.auth import users
 from lunan.auth.users import User
-from lunan.events.errors import ActionError, Invalid
+from lunan.console import fail, opened_node, out, say
 from lunan.indicators import actions, importer, queries
-from lunan.services import NodeParts, open_node
+from lunan.services import NodeParts
 
 indicators_app = typer.Typer(
     help="经济指标 Economic indicators: import from CSV/XLSX, export, show with totals.",
     no_args_is_help=True,
 )
 
-out = Console()
-err = Console(stderr=True)
 
 DirOption = Annotated[Path, typer.Option("--dir", help="The node directory.")]
 YearOption = Annotated[
     int | None, typer.Option("--year", help="Only this year, e.g. 2020.", min=1949, max=2100)
 ]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One line saying what is wrong and how to fix it; nothing else."""
-    err.print(f"[bold red]错误 error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def say(message: str) -> None:
-    out.print(message, highlight=False, soft_wrap=True, markup=False)
-
-
-@contextmanager
-def _node(directory: Path) -> Iterator[NodeParts]:
-    """The node, its projections caught up; refusals become the one-line failure."""
-    try:
-        parts = open_node(directory)
-    except ValueError as e:  # NodeError, DatabaseURLError
-        fail(str(e))
-    try:
-        parts.projector.catch_up()
-        yield parts
-    except ActionError as e:
-        fail(e.message, 2 if isinstance(e, Invalid) else 1)
-    finally:
-        parts.close()
 
 
 def _user(parts: NodeParts, name: str) -> User:
@@ -100,7 +69,7 @@ def import_(
         data = file.read_bytes()
     except OSError as e:
         fail(f"无法读取 cannot read {file}: {e.strerror}", 2)
-    with _node(directory) as parts:
+    with opened_node(directory) as parts:
         result = actions.import_figures(parts, _user(parts, user), data, year)
     say(
         f"已导入 imported {result.rows} rows: 新发布 published {len(result.published)}, "
@@ -123,7 +92,7 @@ def export(
 ) -> None:
     """Export figures in the import layout (this node's city unless --city or --all)."""
     fmt = _format(file)
-    with _node(directory) as parts:
+    with opened_node(directory) as parts:
         wanted = None if all_cities else (city or parts.config.city)
         with parts.projector.engine.connect() as conn:
             data = importer.export_file(conn, fmt, year=year, city=wanted)
@@ -141,7 +110,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every city's figures with the alliance totals and the alliance's own figures."""
-    with _node(directory) as parts, parts.projector.engine.connect() as conn:
+    with opened_node(directory) as parts, parts.projector.engine.connect() as conn:
         sets = queries.figure_sets(conn, year=year)
         alliance = queries.figure_sets(conn, scope="alliance", year=year)
         totals = queries.totals(conn, sorted(parts.projector.logs), year)

@@ -8,29 +8,23 @@ import contextlib
 from datetime import date
 from pathlib import Path
 
-from factories import CHAIR, CoopLedger, actor, coop_ledger, task_fields, user_of
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from factories import (
+    CHAIR,
+    CoopLedger,
+    actor,
+    assert_any_interleaving_folds_the_same,
+    coop_ledger,
+    task_fields,
+    user_of,
+)
 
-from lunan import domains
 from lunan.coop import actions, queries
 from lunan.coop.events import ReportBody
 from lunan.coop.models import AreaList, CompletionFields, ExtensionFields, NoticeFields, Rules
 from lunan.events.core import Acceptance, Handover
-from lunan.events.engine import Projector
 from lunan.events.registry import Rejected
 
 LEAD, PARTNER, OUTSIDER = "370400", "370800", "371700"
-
-
-class Capped(Projector):
-    """A projector that sees only the first `caps[city]` entries of each log."""
-
-    caps: dict[str, int]
-
-    def visible_sizes(self) -> dict[str, int]:
-        real = super().visible_sizes()
-        return {city: min(size, self.caps.get(city, 0)) for city, size in real.items()}
 
 
 def write_scenario(led: CoopLedger) -> None:
@@ -77,22 +71,4 @@ def test_any_interleaving_of_the_logs_folds_to_the_same_ledger(tmp_path: Path) -
         assert (views["1.1"].status, views["1.2"].status) == ("已办结", "已延期")
         assert views["2"].id == f"task/{LEAD}/1"
         h = led.h
-        expected = h.projector.dump()
-        sizes = h.projector.visible_sizes()
-        cities = sorted(sizes)
-        capped = Capped(h.engine, domains.registry(), "lunan", h.projector.logs, CHAIR)
-
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(st.lists(st.tuples(st.sampled_from(cities), st.booleans()), max_size=60))
-        def check(schedule: list[tuple[str, bool]]) -> None:
-            capped.caps = {}
-            capped.rebuild()
-            for city, fold_now in schedule:
-                capped.caps[city] = capped.caps.get(city, 0) + 1
-                if fold_now:
-                    capped.catch_up()
-            capped.caps = dict(sizes)
-            capped.catch_up()
-            assert capped.dump() == expected
-
-        check()
+        assert_any_interleaving_folds_the_same(h, examples=25, steps=60)

@@ -10,26 +10,12 @@ import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from factories import CHAIR, FourCities, actor, four_cities
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from factories import CHAIR, FourCities, actor, assert_any_interleaving_folds_the_same, four_cities
 
-from lunan import domains
-from lunan.events.engine import Projector
 from lunan.events.registry import Rejected
 
 ZAOZHUANG, JINING, HEZE = "370400", "370800", "371700"
 Deps = Sequence[tuple[str, int]]
-
-
-class Capped(Projector):
-    """A projector that sees only the first `caps[city]` entries of each log."""
-
-    caps: dict[str, int]
-
-    def visible_sizes(self) -> dict[str, int]:
-        real = super().visible_sizes()
-        return {city: min(size, self.caps.get(city, 0)) for city, size in real.items()}
 
 
 def write_scenario(h: FourCities) -> None:
@@ -83,22 +69,4 @@ def write_scenario(h: FourCities) -> None:
 def test_any_interleaving_of_the_logs_folds_to_the_same_state(tmp_path: Path) -> None:
     with four_cities(tmp_path) as h:
         write_scenario(h)
-        expected = h.projector.dump()
-        sizes = h.projector.visible_sizes()
-        cities = sorted(sizes)
-        capped = Capped(h.engine, domains.registry(), "lunan", h.projector.logs, CHAIR)
-
-        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(st.lists(st.tuples(st.sampled_from(cities), st.booleans()), max_size=60))
-        def check(schedule: list[tuple[str, bool]]) -> None:
-            capped.caps = {}
-            capped.rebuild()
-            for city, fold_now in schedule:
-                capped.caps[city] = capped.caps.get(city, 0) + 1
-                if fold_now:
-                    capped.catch_up()
-            capped.caps = dict(sizes)
-            capped.catch_up()
-            assert capped.dump() == expected
-
-        check()
+        assert_any_interleaving_folds_the_same(h, examples=40, steps=60)

@@ -7,13 +7,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 
-from factories import CHAIR, CITIES, Gov, actor, user_of
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from factories import CHAIR, CITIES, Gov, actor, assert_any_interleaving_folds_the_same, user_of
 from sqlalchemy import select
 
-from lunan import domains
-from lunan.events.engine import Projector
 from lunan.events.registry import Rejected
 from lunan.events.tables import p_events
 from lunan.governance import actions, queries
@@ -28,16 +24,6 @@ from lunan.governance.models import (
 )
 
 ZAOZHUANG, JINING, HEZE = "370400", "370800", "371700"
-
-
-class Capped(Projector):
-    """A projector that sees only the first `caps[city]` entries of each log."""
-
-    caps: dict[str, int]
-
-    def visible_sizes(self) -> dict[str, int]:
-        real = super().visible_sizes()
-        return {city: min(size, self.caps.get(city, 0)) for city, size in real.items()}
 
 
 def write_scenario(gov: Gov) -> None:
@@ -85,22 +71,4 @@ def test_any_interleaving_folds_to_the_same_governance_state(gov: Gov) -> None:
     with h.engine.connect() as conn:
         q = select(p_events.c.reason).where(p_events.c.status == "rejected")
         assert conn.execute(q).scalars().all() == ["not-chair"]
-    expected = h.projector.dump()
-    sizes = h.projector.visible_sizes()
-    cities = sorted(sizes)
-    capped = Capped(h.engine, domains.registry(), "lunan", h.projector.logs, CHAIR)
-
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(st.lists(st.tuples(st.sampled_from(cities), st.booleans()), max_size=60))
-    def check(schedule: list[tuple[str, bool]]) -> None:
-        capped.caps = {}
-        capped.rebuild()
-        for city, fold_now in schedule:
-            capped.caps[city] = capped.caps.get(city, 0) + 1
-            if fold_now:
-                capped.catch_up()
-        capped.caps = dict(sizes)
-        capped.catch_up()
-        assert capped.dump() == expected
-
-    check()
+    assert_any_interleaving_folds_the_same(h, examples=25, steps=60)

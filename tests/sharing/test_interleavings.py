@@ -9,32 +9,19 @@ from typing import Any
 from factories import (
     CHAIR,
     SharingCities,
+    assert_any_interleaving_folds_the_same,
     open_dataset_fields,
     resident_check_fields,
     sharing_request,
     user_of,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from sqlalchemy import select
 
-from lunan import domains
-from lunan.events.engine import Projector
 from lunan.events.tables import p_events
 from lunan.sharing import actions, queries, reactor
 from lunan.sharing.models import ApprovalTerms
 
 ZAOZHUANG, JINING, HEZE = "370400", "370800", "371700"
-
-
-class Capped(Projector):
-    """A projector that sees only the first `caps[city]` entries of each log."""
-
-    caps: dict[str, int]
-
-    def visible_sizes(self) -> dict[str, int]:
-        real = super().visible_sizes()
-        return {city: min(size, self.caps.get(city, 0)) for city, size in real.items()}
 
 
 def grant_body(sc: SharingCities, request_id: str) -> dict[str, Any]:
@@ -123,22 +110,4 @@ def test_any_interleaving_folds_to_the_same_sharing_state(sc: SharingCities) -> 
     assert (
         jining is not None and jining.status == "approved"
     )  # granted before it saw the withdrawal
-    expected = h.projector.dump()
-    sizes = h.projector.visible_sizes()
-    cities = sorted(sizes)
-    capped = Capped(h.engine, domains.registry(), "lunan", h.projector.logs, CHAIR)
-
-    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(st.lists(st.tuples(st.sampled_from(cities), st.booleans()), max_size=80))
-    def check(schedule: list[tuple[str, bool]]) -> None:
-        capped.caps = {}
-        capped.rebuild()
-        for city, fold_now in schedule:
-            capped.caps[city] = capped.caps.get(city, 0) + 1
-            if fold_now:
-                capped.catch_up()
-        capped.caps = dict(sizes)
-        capped.catch_up()
-        assert capped.dump() == expected
-
-    check()
+    assert_any_interleaving_folds_the_same(h, examples=30, steps=80)
