@@ -230,7 +230,7 @@ NEEDED_PATHS = (
 
 
 def check_wired(url: str) -> None:
-    paths = httpx.get(f"{url}/api/openapi.json", timeout=30).json()["paths"]
+    paths = httpx.get(f"{url}/api/v1/openapi.json", timeout=30).json()["paths"]
     missing = [p for p in NEEDED_PATHS if p not in paths]
     if missing:
         raise RuntimeError(

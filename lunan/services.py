@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+
 from lunan import domains, node
 from lunan.alliance.config import Alliance
 from lunan.events.engine import Projector
+from lunan.events.tables import p_objects
 from lunan.events.writer import Writer
 from lunan.log import Log
 
@@ -35,6 +38,19 @@ class NodeParts:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def latest_deps(parts: NodeParts, object_id: str) -> list[tuple[str, int]]:
+    """Deps on the last event that changed an object of another city's log (and so on all
+    before it there); none if it is unknown or was last changed in this node's own log."""
+    q = select(p_objects.c.updated_origin, p_objects.c.updated_idx).where(
+        p_objects.c.id == object_id
+    )
+    with parts.projector.engine.connect() as conn:
+        row = conn.execute(q).first()
+    if row is None or row.updated_origin == parts.config.city:
+        return []
+    return [(row.updated_origin, row.updated_idx)]
 
 
 def first_chair(alliance: Alliance | None, own_city: str) -> str:

@@ -10,7 +10,11 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
 from sqlalchemy.engine import make_url
+
+from lunan.auth import passwords
 
 POSTGRES = os.environ.get("LUNAN_TEST_POSTGRES")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES else [])]
@@ -31,3 +35,10 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     yield f"{POSTGRES}{sep}options={quote(f'-csearch_path={schema}')}"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with its smallest parameters, for tests that make users but are not about
+    passwords."""
+    monkeypatch.setattr(passwords, "HASHER", PasswordHasher.from_parameters(CHEAPEST))

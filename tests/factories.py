@@ -275,6 +275,7 @@ from typing import Any  # noqa: E402
 from lunan.alliance.config import Alliance, ChairTerm, Member  # noqa: E402
 from lunan.clock import now_shanghai  # noqa: E402
 from lunan.crypto import note  # noqa: E402
+from lunan.events.core import Acceptance, Handover  # noqa: E402
 from lunan.events.envelope import Event, encode  # noqa: E402
 
 
@@ -412,6 +413,161 @@ def sharing_cities(
     with four_cities(directory, database) as h:
         h.projector.catch_up()  # the genesis entries: the member cities become known
         yield SharingCities(h, directory, {c: node_parts(h, directory, c) for c in CITIES})
+
+
+# --- a pinned clock and API clients (a TestClient per city, signed in by API token) ----------
+
+from collections.abc import Callable  # noqa: E402  (this section's own imports, kept with it)
+from contextlib import ExitStack  # noqa: E402
+
+import pytest  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from typer.testing import Result  # noqa: E402
+
+from lunan.auth import tokens, users  # noqa: E402
+from lunan.web.app import create_app  # noqa: E402
+
+Clock = Callable[[date], None]
+Client = Callable[..., TestClient]
+
+
+def sharing_clock(monkeypatch: pytest.MonkeyPatch, day: date = SHARING_TODAY) -> Clock:
+    """`clock(day)`: from now on events are written on that day (10:00 in Shanghai) and the
+    sharing actions and queries take it as today; set to `day` at once."""
+
+    def set_day(day: date) -> None:
+        stamp = f"{day.isoformat()}T10:00:00.000+08:00"
+        monkeypatch.setattr("lunan.events.writer.now_shanghai", lambda: stamp)
+        monkeypatch.setattr("lunan.sharing.queries.today_shanghai", lambda: day)
+
+    set_day(day)
+    return set_day
+
+
+@contextmanager
+def api_clients(cities: Gov) -> Iterator[Client]:
+    """`make(city, role="coordinator", user_city=city)`: a TestClient of `city`'s node with an
+    API token of a user of that role and city (another city: acting for it); closed after."""
+    apps = {city: create_app(cities.directory, log=cities.h.logs[city]) for city in CITIES}
+    # create_app folded its own log only; give every app the four-city projection.
+    cities.h.projector.rebuild()
+    opened: list[TestClient] = []
+
+    def make(city: str, role: str = "coordinator", user_city: str | None = None) -> TestClient:
+        apps[city].state.parts = cities.parts[city]
+        name = f"{role}-{user_city or city}-{len(opened)}"
+        engine = cities.h.engine
+        users.add_user(engine, user_city or city, name, role, password="pw-" + "x" * 12)
+        token = tokens.create_token(engine, name)
+        client = TestClient(apps[city], headers={"Authorization": f"Bearer {token}"})
+        opened.append(client)
+        return client
+
+    try:
+        yield make
+    finally:
+        for client in opened:
+            client.close()
+
+
+# --- one node's API, with users of several roles and their API tokens -------------------------
+
+
+@dataclass
+class ApiNode:
+    directory: Path
+    app: FastAPI
+    client: TestClient
+    tokens: dict[str, str]
+
+    def auth(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+    def size(self) -> int:
+        size: int = self.app.state.log.size()
+        return size
+
+
+def add_users(engine: Engine, accounts: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """The accounts (name -> (role, city)), each with an API token: name -> token."""
+    made = {}
+    for name, (role, city) in accounts.items():
+        users.add_user(engine, city, name, role, "correct horse battery")
+        made[name] = tokens.create_token(engine, name)
+    return made
+
+
+@contextmanager
+def api_node(
+    directory: Path, app: FastAPI, accounts: dict[str, tuple[str, str]]
+) -> Iterator[ApiNode]:
+    """The node in `directory` served by `app` through a TestClient, with these accounts."""
+    with TestClient(app) as client:
+        made = add_users(app.state.log.engine, accounts)
+        yield ApiNode(directory, app, client, made)
+
+
+@contextmanager
+def separate_nodes(base: Path) -> Iterator[dict[str, httpx.Client]]:
+    """Four separate nodes under `base` (not federated), each called through its API with its
+    coordinator's token, as the demo does: city -> client."""
+    with ExitStack() as stack:
+        clients: dict[str, httpx.Client] = {}
+        for city, name in CITIES.items():
+            directory = make_node(base / city, city=city, name=name, origin=f"lunan/{city}")
+            app = create_app(directory)
+            client = stack.enter_context(TestClient(app))
+            [token] = add_users(app.state.log.engine, {"coord": ("coordinator", city)}).values()
+            client.headers["Authorization"] = f"Bearer {token}"
+            clients[city] = client
+        yield clients
+
+
+def error_line(result: Result, code: int) -> str:
+    """The single `错误 error: …` line a failing command prints, and nothing on stdout."""
+    assert result.exit_code == code, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("错误 error: ") and result.stderr.count("\n") == 1, (
+        result.stderr
+    )
+    return result.stderr
+
+
+def hand_over(h: FourCities, old: str, new: str, term_start: date, term_end: date) -> None:
+    """`old` (the chair) hands over to `new` for that term, and `new` accepts, by events."""
+    writer, successor = h.writers[old], h.writers[new]
+    handover = writer.next_id("handover")
+    term = Handover(to=new, term_start=term_start, term_end=term_end)
+    writer.append("alliance.chair.handover", handover, term, actor(old))
+    successor.append(
+        "alliance.chair.accepted",
+        successor.next_id("acceptance"),
+        Acceptance(handover=handover),
+        actor(new),
+        successor.deps_for(handover),
+    )
+
+
+def grant_body(sc: SharingCities, request_id: str, **changes: Any) -> dict[str, Any]:
+    """A `sharing.agreement.granted` body granting the request as filed (for 临沂's resident
+    check), changed as given."""
+    view = sharing_queries.request(sc.h.engine, request_id)
+    assert view is not None
+    values = {
+        "request": request_id,
+        "dataset": view.dataset,
+        "requester": view.requester,
+        "service": "resident-check",
+        "fields": view.fields,
+        "purpose": view.purpose,
+        "scenario": view.scenario,
+        "row_filter": view.row_filter,
+        "period": {"start": str(view.period_start), "end": str(view.period_end)},
+        "quota": view.quota,
+        "reason": "同意",
+    }
+    return {**values, **changes}
 
 
 # --- the data exchange (lunan.exchange): resident files and a rows-answering entry ----------

@@ -1,7 +1,9 @@
 """The documentation is checked against the code (in the style of Datasette's test_docs.py).
 
-- every route of the web application and every problem type it can return is in docs/protocol.md,
-  and so is every reason the projection engine can reject an event for;
+- every route of the web application and every problem type it can return is in docs/protocol.md
+  (the exchange's own problem table with each type's status too), and so is every event type
+  and every reason the projection engine can reject an event for;
+- the exchange example of docs/protocol.md verifies: signatures, digests, records;
 - every `lunan` command has a section in docs/operator-guide.md naming each of its options;
 - docs/log-api.md names every public member of `Log` and `TreeStore`, and nothing that is gone;
 - the scripts in the docs run and print what the docs say they print;
@@ -11,7 +13,10 @@
 from __future__ import annotations
 
 import ast
+import base64
 import functools
+import hashlib
+import json
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -21,15 +26,21 @@ from typing import Any
 import httpx
 import pytest
 import typer.main
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from factories import make_node
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from lunan import domains
 from lunan.cli import app as cli_app
 from lunan.crypto import note
+from lunan.events import envelope
+from lunan.exchange import protocol as exchange_protocol
+from lunan.exchange.events import Received, Served
 from lunan.log import checkpoint, merkle, open_log
 from lunan.log.store import TreeStore
+from lunan.net import signatures
+from lunan.sharing.queries import AGREEMENT_STATUSES
 from lunan.web.app import create_app
 from lunan.web.problems import TYPE_PREFIX
 
@@ -153,14 +164,21 @@ def _module_dict(tree: ast.Module, name: str) -> set[str]:
 
 def problem_slugs() -> set[str]:
     """Every slug the node can answer a problem document with: each `Problem(...)` or
-    `problem_response(...)` call anywhere in lunan/, and the `slug` of every `ActionError`
-    subclass (lunan.events.errors; the web layer answers a refused write with its slug).
+    `problem_response(...)` call anywhere in lunan/, the `slug` of every `ActionError`
+    subclass (lunan.events.errors; the web layer answers a refused write with its slug), and
+    every type of the exchange's own table (`exchange_problems`).
 
     A literal slug is taken as is; a slug held in a local variable is resolved to every string
     in the expressions assigned to it; `exc.slug` passes on a slug found elsewhere. Anything
     else fails the test, so that no new way of naming a problem goes unchecked.
     """
-    return set(_problem_call_slugs() | action_error_slugs())
+    return set(_problem_call_slugs() | action_error_slugs() | set(exchange_problems()))
+
+
+def exchange_problems() -> dict[str, int]:
+    """The exchange's problem types and their statuses: lunan.exchange.protocol.PROBLEMS. The
+    provider writes (and signs) these documents itself, not through lunan.web.problems."""
+    return {slug: problem.status for slug, problem in exchange_protocol.PROBLEMS.items()}
 
 
 def _python_files() -> list[Path]:
@@ -312,6 +330,54 @@ def test_the_protocol_documents_no_problem_type_that_is_gone() -> None:
     assert sorted(documented - problem_slugs()) == []
 
 
+ERRORS = "11. Errors 错误 (RFC 9457 problem+json)"
+EXCHANGE_CHECKS = "18.2 What the provider checks"
+
+
+def test_every_exchange_problem_is_in_the_error_table_with_its_status() -> None:
+    found = exchange_problems()
+    assert {"exchange-no-agreement", "exchange-over-quota", "exchange-upstream"} <= set(found)
+    text = section(read(PROTOCOL), ERRORS)
+    assert text is not None, f"docs/protocol.md has no section {ERRORS!r}"
+    rows = {
+        slug: int(status)
+        for slug, status in re.findall(
+            r"^\| `" + re.escape(TYPE_PREFIX) + r"([a-z-]+)` \| (\d{3}) \|", text, re.MULTILINE
+        )
+    }
+    wrong = {
+        slug: (status, rows.get(slug)) for slug, status in found.items() if rows.get(slug) != status
+    }
+    assert not wrong, f"exchange problem types missing from §11 or with another status: {wrong}"
+    checks = section(read(PROTOCOL), EXCHANGE_CHECKS)
+    assert checks is not None, f"docs/protocol.md has no section {EXCHANGE_CHECKS!r}"
+    missing = sorted(slug for slug in found if f"`{slug}`" not in checks)
+    assert not missing, f"exchange problem types not in the checks of §18.2: {missing}"
+
+
+def test_every_denial_of_the_provider_names_an_exchange_problem() -> None:
+    """The provider refuses with `Denial(slug, …)`; each slug must be one of PROBLEMS (and so
+    documented). `f"exchange-agreement-{status}"` stands for every status but active."""
+    path = LUNAN / "exchange" / "server.py"
+    slugs: set[str] = set()
+    for call in ast.walk(_tree(path)):
+        if not (isinstance(call, ast.Call) and _called_name(call) == "Denial"):
+            continue
+        arg = call.args[0]
+        where = f"{path.relative_to(ROOT)}:{call.lineno}"
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            slugs.add(arg.value)
+        elif (
+            isinstance(arg, ast.JoinedStr)
+            and ast.unparse(arg) == "f'exchange-agreement-{a.status}'"
+        ):
+            slugs |= {f"exchange-agreement-{s}" for s in AGREEMENT_STATUSES if s != "active"}
+        else:
+            raise AssertionError(f"{where}: cannot tell the problem type of this denial")
+    assert "exchange-row-filter" in slugs
+    assert sorted(slugs - set(exchange_problems())) == []
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
@@ -400,6 +466,21 @@ def test_every_rejection_reason_is_in_the_protocol_and_none_that_is_gone() -> No
     listed = table_slugs(text)
     assert sorted(rejection_reasons() - listed) == [], "rejection reasons not in the table"
     assert sorted(listed - rejection_reasons()) == [], "the table lists reasons that are gone"
+
+
+EVENT_TYPES = "13.3 Event types"
+
+
+def test_every_event_type_is_in_the_protocol_with_its_name_and_none_that_is_gone() -> None:
+    types = {t.name: t.label for t in domains.registry()}
+    assert {"node.genesis", "sharing.agreement.granted", "exchange.served"} <= set(types)
+    text = section(read(PROTOCOL), EVENT_TYPES)
+    assert text is not None, f"docs/protocol.md has no section {EVENT_TYPES!r}"
+    listed = dict(re.findall(r"^\| `([a-z_.]+)` \|.*\| ([^|]+?) \|$", text, re.MULTILINE))
+    assert sorted(set(types) - set(listed)) == [], "event types not in the table of §13.3"
+    assert sorted(set(listed) - set(types)) == [], "§13.3 lists event types that are gone"
+    wrong = {n: (label, listed[n]) for n, label in types.items() if listed[n] != label}
+    assert not wrong, f"the 名称 column differs from the event types' labels: {wrong}"
 
 
 def witness_refusals() -> set[str]:
@@ -661,6 +742,73 @@ def test_the_event_script_refuses_a_checkpoint_under_another_key(
     other = note.Signer("lunan/371300", Ed25519PrivateKey.generate()).vkey()
     monkeypatch.setattr(sys, "argv", ["check_event.py", BASE, other, "371300", "0"])
     with pytest.raises(checkpoint.CheckpointError):
+        run_example(code, "docs/user-guide.md")
+
+
+def http_message(text: str) -> tuple[str, dict[str, str], bytes]:
+    """The start line, header fields and body of an HTTP message as the docs show it."""
+    head, _, body = text.partition("\n\n")
+    start, *fields = head.split("\n")
+    return start, dict(f.split(": ", 1) for f in fields), body.rstrip("\n").encode()
+
+
+def created(headers: dict[str, str]) -> int:
+    found = re.search(r";created=(\d+)", headers["Signature-Input"])
+    assert found is not None, "the signature has no created parameter"
+    return int(found[1])
+
+
+def test_the_exchange_example_of_the_protocol_verifies() -> None:
+    """§18.5 is a real exchange: the signatures verify with the keys it gives, the digests in
+    both records are SHA-256(nonce ‖ body) of the bodies shown, and neither record holds the
+    ID number or the answer."""
+    vkeys = [note.parse_vkey(line) for line in example(PROTOCOL, "exchange-keys")[0].split()]
+    keys = {v.name: Ed25519PublicKey.from_public_bytes(v.public_key) for v in vkeys}
+
+    start, headers, request = http_message(example(PROTOCOL, "exchange-request")[0])
+    method, path, _ = start.split(" ")
+    url = f"http://{headers['Host']}{path}"
+    assert signatures.verify_request(method, url, headers, request, keys.get, created(headers)) == (
+        "lunan/370800"
+    )
+    start, headers, response = http_message(example(PROTOCOL, "exchange-response")[0])
+    status = int(start.split(" ")[1])
+    assert signatures.verify_response(status, headers, response, keys.get, created(headers)) == (
+        "lunan/370400"
+    )
+
+    asked, answered = json.loads(request), json.loads(response)
+    nonce = base64.b64decode(answered["nonce"])
+    served = envelope.decode(example(PROTOCOL, "exchange-served")[0].strip().encode())
+    received = envelope.decode(example(PROTOCOL, "exchange-received")[0].strip().encode())
+    assert served.type == "exchange.served" and received.type == "exchange.received"
+    Served.model_validate(served.body)
+    Received.model_validate(received.body)
+    for event in (served, received):
+        assert event.object.endswith("/" + asked["request_id"])
+        assert event.body["agreement"] == asked["agreement"] == answered["agreement"]
+        assert event.body["request_digest"] == hashlib.sha256(nonce + request).hexdigest()
+        assert event.body["response_digest"] == hashlib.sha256(nonce + response).hexdigest()
+        text = json.dumps(event.body, ensure_ascii=False)
+        assert asked["params"]["身份证号"] not in text and answered["answer"] not in text
+    assert served.body["bytes"] == len(response) and received.body["verified"] is True
+
+
+def test_the_digest_script_of_the_user_guide_checks_the_protocol_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = example(USER_GUIDE, "check-digest")
+    _, _, response = http_message(example(PROTOCOL, "exchange-response")[0])
+    served = json.loads(example(PROTOCOL, "exchange-served")[0])
+    answer = tmp_path / "answer.json"
+    answer.write_bytes(response)
+    nonce = json.loads(response)["nonce"]
+    logged = served["body"]["response_digest"]
+    monkeypatch.setattr(sys, "argv", ["check_digest.py", nonce, str(answer), logged])
+    run_example(code, "docs/user-guide.md")
+    assert capsys.readouterr().out == "OK: 报文（157 字节）就是日志里摘要的那一条\n"
+    answer.write_bytes(response + b"\n")  # one byte more: another message
+    with pytest.raises(SystemExit):
         run_example(code, "docs/user-guide.md")
 
 

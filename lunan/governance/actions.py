@@ -48,7 +48,7 @@ from lunan.governance.tables import (
     p_gov_projects,
     p_gov_resolutions,
 )
-from lunan.services import NodeParts
+from lunan.services import NodeParts, latest_deps
 
 # --- shared checks --------------------------------------------------------------------------
 
@@ -117,18 +117,6 @@ def _append(
     deps: Iterable[tuple[str, int]] = (),
 ) -> str:
     return parts.writer.append(type_name, object_id, body, user.actor(), deps).object
-
-
-def _latest_deps(parts: NodeParts, object_id: str) -> list[tuple[str, int]]:
-    """Deps on the last event that changed an object (hence on all before it in its log)."""
-    q = select(p_objects.c.updated_origin, p_objects.c.updated_idx).where(
-        p_objects.c.id == object_id
-    )
-    with parts.projector.engine.connect() as conn:
-        row = conn.execute(q).first()
-    if row is None or row.updated_origin == parts.config.city:
-        return []
-    return [(row.updated_origin, row.updated_idx)]
 
 
 def _source_deps(parts: NodeParts, ref: str | None, field: str) -> list[tuple[str, int]]:
@@ -483,7 +471,7 @@ def sign_agreement(
         if party.signed:
             raise Conflict(f"本市已签署该协议现行文本 {city} has already signed this text")
         body = Signature(agreement=agreement_id, text_sha256=view.text_sha256, note=note)
-        deps = _latest_deps(parts, agreement_id)
+        deps = latest_deps(parts, agreement_id)
         signature_id = parts.writer.next_id("signature")
         return _append(parts, "gov.agreement.signed", signature_id, body, user, deps)
 

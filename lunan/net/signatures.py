@@ -291,6 +291,32 @@ def sign_request(
     they replace any fields of those names in `headers`. `url` is the absolute URL the
     request is sent to. `created` defaults to now and `nonce` to 16 fresh random bytes.
     """
+    return _sign(
+        components,
+        lambda signed, params: signature_base(components, method, url, signed, params),
+        headers,
+        body,
+        key_id,
+        private_key,
+        created,
+        nonce,
+        label,
+    )
+
+
+def _sign(
+    components: Sequence[str],
+    base_of: Callable[[Mapping[str, str], Mapping[str, BareItem]], bytes],
+    headers: Mapping[str, str],
+    body: bytes,
+    key_id: str,
+    private_key: Ed25519PrivateKey,
+    created: int | None,
+    nonce: str | None,
+    label: str,
+) -> dict[str, str]:
+    """What sign_request and sign_response share: `base_of` makes the signature base from the
+    headers (with the new ``Content-Digest``) and the signature parameters."""
     try:
         serialize_key(label)
     except StructuredFieldError as e:
@@ -304,8 +330,7 @@ def sign_request(
         "keyid": key_id,
         "alg": ALGORITHM,
     }
-    base = signature_base(components, method, url, signed_headers, params)
-    signature = private_key.sign(base)
+    signature = private_key.sign(base_of(signed_headers, params))
     return {
         "Content-Digest": digest,
         "Signature-Input": f"{label}={signature_params(components, params)}",
@@ -432,6 +457,27 @@ def _str_param(params: Mapping[str, BareItem], name: str) -> str | None:
     return value
 
 
+def _known_key(keys: Callable[[str], Ed25519PublicKey | None], keyid: str) -> Ed25519PublicKey:
+    public_key = keys(keyid)
+    if public_key is None:
+        raise SignatureError("unknown-key", f"keyid {_short(keyid)} is not a known key")
+    return public_key
+
+
+def _check_digest(headers: Mapping[str, str], body: bytes) -> None:
+    try:
+        check_content_digest(_field_value(headers, "content-digest"), body)
+    except DigestError as e:
+        raise SignatureError("bad-digest", str(e)) from None
+
+
+def _check_signature(public_key: Ed25519PublicKey, signature: bytes, base: bytes) -> None:
+    try:
+        public_key.verify(signature, base)
+    except InvalidSignature:
+        raise SignatureError("bad-signature", "the signature does not verify") from None
+
+
 def verify_request(
     method: str,
     url: str,
@@ -490,21 +536,11 @@ def verify_request(
     if expires is not None and now > expires:
         raise SignatureError("expired", f"signature expired {now - expires} s ago")
 
-    public_key = keys(keyid)
-    if public_key is None:
-        raise SignatureError("unknown-key", f"keyid {_short(keyid)} is not a known key")
-
+    public_key = _known_key(keys, keyid)
     if "content-digest" in sig_input.components:
-        try:
-            check_content_digest(_field_value(headers, "content-digest"), body)
-        except DigestError as e:
-            raise SignatureError("bad-digest", str(e)) from None
-
+        _check_digest(headers, body)
     base = signature_base(sig_input.components, method, url, headers, params)
-    try:
-        public_key.verify(signature, base)
-    except InvalidSignature:
-        raise SignatureError("bad-signature", "the signature does not verify") from None
+    _check_signature(public_key, signature, base)
 
     if seen is not None:
         assert nonce is not None
@@ -560,25 +596,17 @@ def sign_response(
 ) -> dict[str, str]:
     """Sign a response over ``@status`` and ``content-digest``; return the header fields to
     add (``Content-Digest``, ``Signature-Input``, ``Signature``), as `sign_request` does."""
-    try:
-        serialize_key(label)
-    except StructuredFieldError as e:
-        raise ValueError(f"signature label: {e}") from None
-    digest = content_digest(body)
-    signed_headers = {k: v for k, v in headers.items() if k.lower() != "content-digest"}
-    signed_headers["Content-Digest"] = digest
-    params: dict[str, BareItem] = {
-        "created": int(time.time()) if created is None else created,
-        "nonce": new_nonce() if nonce is None else nonce,
-        "keyid": key_id,
-        "alg": ALGORITHM,
-    }
-    base = response_signature_base(RESPONSE_COMPONENTS, status, signed_headers, params)
-    return {
-        "Content-Digest": digest,
-        "Signature-Input": f"{label}={signature_params(RESPONSE_COMPONENTS, params)}",
-        "Signature": serialize_dictionary({label: Item(private_key.sign(base))}),
-    }
+    return _sign(
+        RESPONSE_COMPONENTS,
+        lambda signed, params: response_signature_base(RESPONSE_COMPONENTS, status, signed, params),
+        headers,
+        body,
+        key_id,
+        private_key,
+        created,
+        nonce,
+        label,
+    )
 
 
 def verify_response(
@@ -615,16 +643,8 @@ def verify_response(
         )
     if abs(now - created) > max_skew:
         raise SignatureError("expired", f"signature created {abs(now - created)} s from now")
-    public_key = keys(keyid)
-    if public_key is None:
-        raise SignatureError("unknown-key", f"keyid {_short(keyid)} is not a known key")
-    try:
-        check_content_digest(_field_value(headers, "content-digest"), body)
-    except DigestError as e:
-        raise SignatureError("bad-digest", str(e)) from None
+    public_key = _known_key(keys, keyid)
+    _check_digest(headers, body)
     base = response_signature_base(sig_input.components, status, headers, params)
-    try:
-        public_key.verify(signature, base)
-    except InvalidSignature:
-        raise SignatureError("bad-signature", "the signature does not verify") from None
+    _check_signature(public_key, signature, base)
     return keyid

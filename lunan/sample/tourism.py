@@ -14,6 +14,7 @@ import csv
 import io
 
 from lunan.apps.divisions import CITIES
+from lunan.apps.tourism.registry import attractions_in
 from lunan.apps.tourism.residents import HEADER, Resident, generate
 from lunan.sample import sharing
 from lunan.sample.api import DemoApi, SeedError
@@ -53,3 +54,13 @@ def seed(api: DemoApi) -> None:
         r = api.clients[city].post(IMPORT_PATH, params={"entry": code}, files=files)
         if r.status_code >= 400:
             raise SeedError(f"POST {r.request.url} → {r.status_code}: {r.text}")
+    # A few ticket-office checks at each city's first attraction, so that the exchange record
+    # and the overview's volumes are not empty on a fresh demo: each city checks a resident of
+    # the next city (local price, through the exchange) and one of its own.
+    people = visitors()
+    cities = list(CITIES)
+    for i, city in enumerate(cities):
+        attraction = attractions_in(city)[0].code
+        for resident_city in (cities[(i + 1) % len(cities)], city):
+            body = {"attraction": attraction, "id_number": people[resident_city][0]}
+            api.post(city, "/api/v1/apps/tourism/check", body)

@@ -22,8 +22,7 @@ from lunan.auth.roles import Permission
 from lunan.auth.users import User
 from lunan.events.envelope import ObjectId
 from lunan.events.errors import Conflict, Forbidden, Invalid, NotFound
-from lunan.events.tables import p_objects
-from lunan.services import NodeParts
+from lunan.services import NodeParts, latest_deps
 from lunan.sharing import queries
 from lunan.sharing.models import (
     MAX_RECEIVED_BEFORE,
@@ -81,18 +80,6 @@ def _append(
     deps: Iterable[tuple[str, int]] = (),
 ) -> str:
     return parts.writer.append(type_name, object_id, body, actor, deps).object
-
-
-def _latest_deps(parts: NodeParts, object_id: str) -> list[tuple[str, int]]:
-    """Deps on the last event that changed another log's object (so on all before it)."""
-    q = select(p_objects.c.updated_origin, p_objects.c.updated_idx).where(
-        p_objects.c.id == object_id
-    )
-    with parts.projector.engine.connect() as conn:
-        row = conn.execute(q).first()
-    if row is None or row.updated_origin == parts.config.city:
-        return []
-    return [(row.updated_origin, row.updated_idx)]
 
 
 def _dataset(parts: NodeParts, dataset_id: str, field: str | None = None) -> queries.DatasetView:
@@ -257,7 +244,7 @@ def file_request(parts: NodeParts, user: User, fields: RequestFields) -> str:
                 "申请有条件共享数据须注明依据 a request for 有条件共享 data needs its legal basis",
                 "legal_basis",
             )
-        deps = _latest_deps(parts, fields.dataset)
+        deps = latest_deps(parts, fields.dataset)
         request_id = parts.writer.next_id("data-request")
         return _append(parts, "sharing.request.filed", request_id, fields, user.actor(), deps)
 
@@ -374,7 +361,7 @@ def grant(parts: NodeParts, actor: dict[str, Any], request_id: str, terms: Appro
         if dataset.category == NOT_SHARED:
             raise Conflict(f"共享目录{dataset.code}现不予共享 the entry is now not shared")
         body = _terms(view, dataset, terms)
-        deps = _latest_deps(parts, request_id)
+        deps = latest_deps(parts, request_id)
         agreement_id = parts.writer.next_id("data-agreement")
         return _append(parts, "sharing.agreement.granted", agreement_id, body, actor, deps)
 
@@ -392,7 +379,7 @@ def refuse_request(parts: NodeParts, user: User, request_id: str, reason: str) -
     body = Refusal(request=request_id, reason=reason)
     with parts.writer.lock:
         _decidable(parts, request_id)
-        deps = _latest_deps(parts, request_id)
+        deps = latest_deps(parts, request_id)
         refusal_id = parts.writer.next_id("data-refusal")
         return _append(parts, "sharing.request.refused", refusal_id, body, user.actor(), deps)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from lunan.events.context import Apply, dumps, loads
+from lunan.events.context import Apply, loads
 from lunan.events.envelope import ObjectId
 from lunan.events.registry import EventType, Scope
 from lunan.sharing.models import (
@@ -30,6 +30,7 @@ from lunan.sharing.models import (
     AgreementChange,
     AgreementGranted,
     Refusal,
+    terms_columns,
 )
 from lunan.sharing.tables import (
     p_sharing_acks,
@@ -122,12 +123,7 @@ def apply_granted(ctx: Apply, body: AgreementGranted) -> None:
         request=body.request,
         dataset=body.dataset,
         service=body.service,
-        fields=dumps(list(body.fields)),
-        purpose=body.purpose,
-        scenario=body.scenario,
-        row_filter=dumps({k: list(v) for k, v in body.row_filter.items()}),
-        period_start=body.period.start.isoformat(),
-        period_end=body.period.end.isoformat(),
+        **terms_columns(body),
         quota=body.quota,
         reason=body.reason,
         status="active",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from lunan.clock import SHANGHAI
-from lunan.events.context import Apply, dumps, loads
+from lunan.events.context import Apply, loads
 from lunan.events.envelope import ObjectId
 from lunan.events.registry import EventType, Scope
 from lunan.sharing.catalog import seen_version
@@ -26,6 +26,7 @@ from lunan.sharing.models import (
     UNCONDITIONAL,
     RequestFields,
     Withdrawal,
+    terms_columns,
 )
 from lunan.sharing.tables import p_sharing_requests
 
@@ -76,12 +77,7 @@ def apply_filed(ctx: Apply, body: RequestFields) -> None:
         requester=ctx.origin,
         provider=provider,
         dataset=body.dataset,
-        fields=dumps(list(body.fields)),
-        purpose=body.purpose,
-        scenario=body.scenario,
-        row_filter=dumps({k: list(v) for k, v in body.row_filter.items()}),
-        period_start=body.period.start.isoformat(),
-        period_end=body.period.end.isoformat(),
+        **terms_columns(body),
         legal_basis=body.legal_basis,
         volume=body.volume,
         consent_required=body.consent_required,

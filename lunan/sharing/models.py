@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from lunan.events.context import dumps
+
 # The three sharing categories of 国发〔2016〕51号, per dataset and per field.
 UNCONDITIONAL, CONDITIONAL, NOT_SHARED = "无条件共享", "有条件共享", "不予共享"
 CATEGORIES = (UNCONDITIONAL, CONDITIONAL, NOT_SHARED)
@@ -237,6 +239,19 @@ class AgreementGranted(Model):
     @classmethod
     def _filter(cls, row_filter: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         return _row_filter(row_filter)
+
+
+def terms_columns(body: RequestFields | AgreementGranted) -> dict[str, str]:
+    """The columns a request or an agreement stores its terms in (its projection row):
+    fields, purpose, scenario, row filter and period."""
+    return {
+        "fields": dumps(list(body.fields)),
+        "purpose": body.purpose,
+        "scenario": body.scenario,
+        "row_filter": dumps({k: list(v) for k, v in body.row_filter.items()}),
+        "period_start": body.period.start.isoformat(),
+        "period_end": body.period.end.isoformat(),
+    }
 
 
 class Refusal(Model):

@@ -189,7 +189,7 @@ class AgreementChangeView(BaseModel):
     time: str
 
 
-class AgreementView(BaseModel):
+class SharingAgreementView(BaseModel):
     id: str
     provider: str
     provider_name: str
@@ -211,6 +211,11 @@ class AgreementView(BaseModel):
     acknowledgement: str | None
     granted_at: str
     history: list[AgreementChangeView]
+
+
+# The name other modules use; the class has a name of its own so that the API description
+# does not confuse it with governance's agreements (lunan.governance.queries.AgreementView).
+AgreementView = SharingAgreementView
 
 
 def agreement_status(

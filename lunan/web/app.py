@@ -69,7 +69,7 @@ def create_app(
         # Swagger UI would load its scripts from a CDN; intranets have none. The schema stays.
         docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url="/api/v1/openapi.json",
     )
     app.state.log = the_log
     app.state.federation = federation

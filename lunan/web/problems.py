@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lunan.events.errors import ActionError
@@ -28,6 +30,27 @@ class Problem(Exception):
             detail,
             extra,
         )
+
+
+class _CellErrors(Protocol):
+    """An import's refusal (lunan.exchange.importer.DataImportErrors and
+    lunan.indicators.importer.ImportErrors): a message and every bad cell, a dataclass with
+    row, column and problem."""
+
+    message: str
+    errors: list[Any]
+
+
+def bad_file(e: _CellErrors, cell: type[BaseModel]) -> Problem:
+    """422 for an uploaded file with bad cells, listing every one as a `cell`."""
+    return Problem(
+        422,
+        "invalid-input",
+        "输入有误 Invalid input",
+        e.message,
+        field="file",
+        errors=[cell(**asdict(c)).model_dump() for c in e.errors],
+    )
 
 
 def problem_response(

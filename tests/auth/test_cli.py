@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from factories import error_line
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
@@ -22,16 +23,6 @@ lunan.add_typer(token_app, name="token")
 def run(*args: str | Path, stdin: str | None = None) -> Result:
     # Wide enough that Rich does not cut the tables short.
     return CliRunner(env={"COLUMNS": "120"}).invoke(lunan, [str(a) for a in args], input=stdin)
-
-
-def error_line(result: Result, code: int) -> str:
-    """The single `错误 error: …` line a failing command prints, and nothing on stdout."""
-    assert result.exit_code == code, result.output
-    assert result.stdout == ""
-    assert result.stderr.startswith("错误 error: ") and result.stderr.count("\n") == 1, (
-        result.stderr
-    )
-    return result.stderr
 
 
 def shown_password(result: Result) -> str:

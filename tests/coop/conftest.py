@@ -7,12 +7,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
-from argon2.profiles import CHEAPEST
 from factories import COOP_TODAY, CoopLedger, coop_ledger
 from fastapi.testclient import TestClient
 
-from lunan.auth import passwords, tokens, users
+from lunan.auth import tokens, users
 from lunan.web.app import create_app
 
 
@@ -32,11 +30,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
 
     set_day(COOP_TODAY.isoformat())
     return set_day
-
-
-@pytest.fixture
-def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher.from_parameters(CHEAPEST))
 
 
 Client = Callable[[str, str], TestClient]

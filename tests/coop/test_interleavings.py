@@ -11,9 +11,9 @@ from pathlib import Path
 from factories import (
     CHAIR,
     CoopLedger,
-    actor,
     assert_any_interleaving_folds_the_same,
     coop_ledger,
+    hand_over,
     task_fields,
     user_of,
 )
@@ -21,7 +21,6 @@ from factories import (
 from lunan.coop import actions, queries
 from lunan.coop.events import ReportBody
 from lunan.coop.models import AreaList, CompletionFields, ExtensionFields, NoticeFields, Rules
-from lunan.events.core import Acceptance, Handover
 from lunan.events.registry import Rejected
 
 LEAD, PARTNER, OUTSIDER = "370400", "370800", "371700"
@@ -45,19 +44,11 @@ def write_scenario(led: CoopLedger) -> None:
     request = actions.request_extension(lead, user_of(LEAD), b, ext)
     actions.decide(chair, user_of(CHAIR), request, True, "")
     # The chair hands over to 枣庄, which then owns the alliance-wide objects.
-    old, new = led.h.writers[CHAIR], led.h.writers[LEAD]
-    handover = old.next_id("handover")
-    term = Handover(to=LEAD, term_start=date(2027, 1, 1), term_end=date(2027, 12, 31))
-    old.append("alliance.chair.handover", handover, term, actor(CHAIR))
-    new.append(
-        "alliance.chair.accepted",
-        new.next_id("acceptance"),
-        Acceptance(handover=handover),
-        actor(LEAD),
-        new.deps_for(handover),
-    )
+    hand_over(led.h, CHAIR, LEAD, date(2027, 1, 1), date(2027, 12, 31))
     with contextlib.suppress(Rejected):  # no longer the chair
-        old.append("coop.task.created", f"task/{CHAIR}/9", task_fields(number="9"), {})
+        led.h.writers[CHAIR].append(
+            "coop.task.created", f"task/{CHAIR}/9", task_fields(number="9"), {}
+        )
     actions.update_task(lead, user_of(LEAD), top, task_fields(number="1", title="改（示例数据）"))
     actions.create_task(lead, user_of(LEAD), task_fields(number="2", area="数据共享"))
     done = actions.request_completion(lead, user_of(LEAD), a, CompletionFields(summary="s"))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
-from factories import CHAIR, COOP_TODAY, actor, task_fields, user_of
+from factories import CHAIR, COOP_TODAY, actor, hand_over, task_fields, user_of
 from factories import CoopLedger as Ledger
 
 from lunan.coop import actions, queries
@@ -20,7 +20,6 @@ from lunan.coop.models import (
     ReportFields,
     Rules,
 )
-from lunan.events.core import Acceptance, Handover
 from lunan.events.errors import Conflict, Forbidden, Invalid, NotFound
 from lunan.events.registry import Rejected
 
@@ -443,17 +442,7 @@ def test_filters_and_sorting(ledger: Ledger) -> None:
 
 def test_after_a_handover_the_new_chair_owns_the_tasks(ledger: Ledger) -> None:
     task_id = ledger.create()
-    old, new = ledger.h.writers[CHAIR], ledger.h.writers[LEAD]
-    handover = old.next_id("handover")
-    body = Handover(to=LEAD, term_start=D("2027-01-01"), term_end=D("2027-12-31"))
-    old.append("alliance.chair.handover", handover, body, actor(CHAIR))
-    new.append(
-        "alliance.chair.accepted",
-        new.next_id("acceptance"),
-        Acceptance(handover=handover),
-        actor(LEAD),
-        new.deps_for(handover),
-    )
+    hand_over(ledger.h, CHAIR, LEAD, D("2027-01-01"), D("2027-12-31"))
     with pytest.raises(Forbidden):
         ledger.create(number="2")
     lead = ledger.parts[LEAD]

@@ -3,28 +3,18 @@ check, and a pinned clock."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories import SHARING_TODAY, ExchangeCities, exchange_cities
-
-Clock = Callable[[dt.date], None]
+from factories import SHARING_TODAY, Clock, ExchangeCities, exchange_cities, sharing_clock
 
 
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """`clock(day)`: events are written on that day and it is "today" for agreements and
     quotas. Every test starts on SHARING_TODAY."""
-
-    def set_day(day: dt.date) -> None:
-        stamp = f"{day.isoformat()}T10:00:00.000+08:00"
-        monkeypatch.setattr("lunan.events.writer.now_shanghai", lambda: stamp)
-        monkeypatch.setattr("lunan.sharing.queries.today_shanghai", lambda: day)
-
-    set_day(SHARING_TODAY)
-    return set_day
+    return sharing_clock(monkeypatch, SHARING_TODAY)
 
 
 @pytest.fixture

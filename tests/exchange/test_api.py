@@ -4,45 +4,24 @@ records; who may use which."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
-from argon2.profiles import CHEAPEST
-from factories import CHAIR, CITIES, ExchangeCities, exchange_body, residents_csv
+from factories import CHAIR, Client, ExchangeCities, api_clients, exchange_body, residents_csv
 from fastapi.testclient import TestClient
 
-from lunan.auth import passwords, tokens, users
 from lunan.exchange import adapters
-from lunan.web.app import create_app
 
 ZAOZHUANG = "370400"
 ENTRY = f"{CHAIR}-01-0001"
-Client = Callable[..., TestClient]
 
 
 @pytest.fixture
-def client_for(ex: ExchangeCities, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+def client_for(ex: ExchangeCities, cheap_hasher: None) -> Iterator[Client]:
     """`client_for(city, role)`: a TestClient of `city`'s node with a token of such a user."""
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher.from_parameters(CHEAPEST))
-    sc = ex.sc
-    apps = {city: create_app(sc.directory, log=sc.h.logs[city]) for city in CITIES}
-    sc.h.projector.rebuild()  # create_app folded its own log only
-    opened: list[TestClient] = []
-
-    def make(city: str, role: str = "coordinator", user_city: str | None = None) -> TestClient:
-        apps[city].state.parts = sc.parts[city]
-        name = f"{role}-{user_city or city}-{len(opened)}"
-        users.add_user(sc.h.engine, user_city or city, name, role, password="pw-" + "x" * 12)
-        token = tokens.create_token(sc.h.engine, name)
-        c = TestClient(apps[city], headers={"Authorization": f"Bearer {token}"})
-        opened.append(c)
-        return c
-
-    yield make
-    for c in opened:
-        c.close()
+    with api_clients(ex.sc) as make:
+        yield make
 
 
 def upload(c: TestClient, data: bytes, entry: str = ENTRY) -> httpx.Response:

@@ -4,18 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
-from argon2.profiles import CHEAPEST
-from factories import CHAIR, CITIES, Gov, four_cities, node_parts
-from fastapi.testclient import TestClient
+from factories import CHAIR, CITIES, Client, Gov, api_clients, four_cities, node_parts
 
-from lunan.auth import passwords, tokens, users
 from lunan.clock import SHANGHAI
-from lunan.web.app import create_app
 
 ZAOZHUANG = "370400"
 
@@ -36,31 +31,8 @@ def gov(tmp_path: Path, database_url: str) -> Iterator[Gov]:
 
 
 @pytest.fixture
-def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher.from_parameters(CHEAPEST))
-
-
-Client = Callable[..., TestClient]
-
-
-@pytest.fixture
 def client_for(gov: Gov, cheap_hasher: None) -> Iterator[Client]:
     """`client_for(city, role="coordinator", user_city=city)`: a TestClient of `city`'s node
     with an API token of a user of that role and city (another city: acting for it)."""
-    apps = {city: create_app(gov.directory, log=gov.h.logs[city]) for city in CITIES}
-    # create_app folded its own log only; give every app the four-city projection.
-    gov.h.projector.rebuild()
-    opened: list[TestClient] = []
-
-    def make(city: str, role: str = "coordinator", user_city: str | None = None) -> TestClient:
-        apps[city].state.parts = gov.parts[city]
-        name = f"{role}-{user_city or city}-{len(opened)}"
-        users.add_user(gov.h.engine, user_city or city, name, role, password="pw-" + "x" * 12)
-        token = tokens.create_token(gov.h.engine, name)
-        client = TestClient(apps[city], headers={"Authorization": f"Bearer {token}"})
-        opened.append(client)
-        return client
-
-    yield make
-    for client in opened:
-        client.close()
+    with api_clients(gov) as make:
+        yield make

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
-from factories import CITIES, four_cities, make_node, node_parts
-from fastapi.testclient import TestClient
-from indicators.harness import USERS, Cities, Node, add_users, app_for
+from factories import CITIES, api_node, four_cities, make_node, node_parts
+from indicators.harness import USERS, Cities, Node, app_for
 
 from lunan.auth import passwords
 
@@ -31,7 +30,5 @@ def cities(tmp_path: Path, database_url: str) -> Iterator[Cities]:
 @pytest.fixture
 def api(tmp_path: Path, database_url: str) -> Iterator[Node]:
     directory = make_node(tmp_path / "linyi", database_url)
-    app = app_for(directory)
-    with TestClient(app) as client:
-        made = add_users(app.state.log.engine, USERS)
-        yield Node(directory, app, client, made)
+    with api_node(directory, app_for(directory), USERS) as node:
+        yield node

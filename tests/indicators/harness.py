@@ -6,12 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from factories import CITIES, FourCities
+from factories import CITIES, ApiNode, FourCities
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from lunan.auth import tokens, users
 from lunan.indicators import queries
 from lunan.services import NodeParts
 from lunan.web.app import create_app
@@ -56,25 +54,4 @@ USERS = {
 }
 
 
-@dataclass
-class Node:
-    directory: Path
-    app: FastAPI
-    client: TestClient
-    tokens: dict[str, str]
-
-    def auth(self, name: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[name]}"}
-
-    def size(self) -> int:
-        size: int = self.app.state.log.size()
-        return size
-
-
-def add_users(engine: Engine, accounts: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """The accounts, each with an API token: name -> token."""
-    made = {}
-    for name, (role, city) in accounts.items():
-        users.add_user(engine, city, name, role, "correct horse battery")
-        made[name] = tokens.create_token(engine, name)
-    return made
+Node = ApiNode

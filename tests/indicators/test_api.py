@@ -180,6 +180,6 @@ def test_export_and_import_round_trip_over_http(api: Node, fmt: str) -> None:
 
 
 def test_the_openapi_schema_describes_the_endpoints(api: Node) -> None:
-    paths = api.client.get("/api/openapi.json").json()["paths"]
+    paths = api.client.get("/api/v1/openapi.json").json()["paths"]
     for path in (BASE, f"{BASE}/totals", f"{BASE}/import", f"{BASE}/alliance/{{year}}"):
         assert path in paths

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 import typer
-from factories import make_node
-from indicators.harness import add_users
+from factories import add_users, error_line, make_node
 from typer.testing import CliRunner, Result
 
 from lunan import node
@@ -34,16 +33,6 @@ BAD = (
 
 def run(*args: str | Path) -> Result:
     return CliRunner(env={"COLUMNS": "160"}).invoke(lunan, [str(a) for a in args])
-
-
-def error_line(result: Result, code: int) -> str:
-    """The single `错误 error: …` line a failing command prints, and nothing on stdout."""
-    assert result.exit_code == code, result.output
-    assert result.stdout == ""
-    assert result.stderr.startswith("错误 error: ") and result.stderr.count("\n") == 1, (
-        result.stderr
-    )
-    return result.stderr
 
 
 @pytest.fixture

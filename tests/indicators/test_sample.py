@@ -4,15 +4,11 @@ alliance's 2020 figures as published by 大众日报, and no city value made up.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from factories import CITIES, make_node
-from fastapi.testclient import TestClient
-from indicators.harness import add_users, app_for
+from factories import CITIES, separate_nodes
 
 from lunan.sample import indicators as sample
 from lunan.sample.api import DemoApi
@@ -22,15 +18,7 @@ from lunan.sample.api import DemoApi
 def demo(tmp_path: Path) -> Iterator[DemoApi]:
     """Four separate nodes (not federated: this sample refers to no other city's objects),
     each called through its API with its coordinator's token, as the demo does."""
-    with ExitStack() as stack:
-        clients: dict[str, httpx.Client] = {}
-        for city, name in CITIES.items():
-            directory = make_node(tmp_path / city, city=city, name=name, origin=f"lunan/{city}")
-            app = app_for(directory)
-            client = stack.enter_context(TestClient(app))
-            [token] = add_users(app.state.log.engine, {"coord": ("coordinator", city)}).values()
-            client.headers["Authorization"] = f"Bearer {token}"
-            clients[city] = client
+    with separate_nodes(tmp_path) as clients:
         yield DemoApi(clients, settle=lambda: None)
 
 

@@ -207,14 +207,14 @@ def test_acknowledge_by_hand(client_for: Client, sc: SharingCities) -> None:
     ],
 )
 def test_the_openapi_schema_is_typed(client_for: Client, route: str) -> None:
-    schema = client_for(CHAIR, "viewer").get("/api/openapi.json").json()
+    schema = client_for(CHAIR, "viewer").get("/api/v1/openapi.json").json()
     assert f"{API}{route}" in schema["paths"]
-    # Names other domains use too (AgreementView) get their module path as a prefix.
+    # Names another domain uses too (RequestView) get their module path as a prefix.
     names = {n.rsplit("__", 1)[-1] for n in schema["components"]["schemas"]}
     assert {
         "DatasetView",
         "RequestView",
-        "AgreementView",
+        "SharingAgreementView",
         "DatasetFields",
         "ApprovalTerms",
     } <= names

@@ -8,13 +8,14 @@ from typing import Any
 from factories import (
     CHAIR,
     SharingCities,
+    grant_body,
     open_dataset_fields,
     resident_check_fields,
     sharing_request,
     user_of,
 )
 
-from lunan.sharing import actions, queries
+from lunan.sharing import actions
 from lunan.sharing.models import Withdrawal
 
 ZAOZHUANG, JINING, HEZE = "370400", "370800", "371700"
@@ -23,26 +24,6 @@ ZAOZHUANG, JINING, HEZE = "370400", "370800", "371700"
 def body(model: Any) -> dict[str, Any]:
     dumped: dict[str, Any] = model.model_dump(mode="json")
     return dumped
-
-
-def grant(sc: SharingCities, request_id: str, **changes: Any) -> dict[str, Any]:
-    """A valid grant of the request (枣庄's, for 临沂's resident check), changed as given."""
-    view = queries.request(sc.h.engine, request_id)
-    assert view is not None
-    values = {
-        "request": request_id,
-        "dataset": view.dataset,
-        "requester": view.requester,
-        "service": "resident-check",
-        "fields": view.fields,
-        "purpose": view.purpose,
-        "scenario": view.scenario,
-        "row_filter": view.row_filter,
-        "period": {"start": str(view.period_start), "end": str(view.period_end)},
-        "quota": view.quota,
-        "reason": "同意",
-    }
-    return {**values, **changes}
 
 
 def deps(sc: SharingCities, city: str, *objects: str) -> list[tuple[str, int]]:
@@ -126,7 +107,7 @@ def test_a_request_is_checked_against_the_entry_its_writer_saw(sc: SharingCities
     assert outcome == ("rejected", "field-not-shared")
     # …and the provider cannot grant the closed field, whatever 枣庄 saw.
     seen_request = deps(sc, CHAIR, "data-request/370400/1")
-    b = grant(sc, "data-request/370400/1")
+    b = grant_body(sc, "data-request/370400/1")
     granted = sc.raw(CHAIR, "sharing.agreement.granted", "data-agreement/371300/1", b, seen_request)
     assert granted == ("rejected", "field-not-shared")
 
@@ -134,13 +115,13 @@ def test_a_request_is_checked_against_the_entry_its_writer_saw(sc: SharingCities
 def test_grants_never_widen_the_request(sc: SharingCities) -> None:
     dataset = sc.publish(CHAIR)
     request_id = sc.request(ZAOZHUANG, dataset, row_filter={"户籍地区划代码": ["371302"]}, quota=10)
-    b = grant(sc, request_id)
+    b = grant_body(sc, request_id)
     outcome = sc.raw(CHAIR, "sharing.agreement.granted", "data-agreement/371300/1", b, [])
     assert outcome == ("rejected", "unknown-object")  # 临沂's log never declared the request
     seen = deps(sc, CHAIR, request_id)
 
     def try_grant(**changes: Any) -> str | None:
-        b = grant(sc, request_id, **changes)
+        b = grant_body(sc, request_id, **changes)
         status, reason = sc.raw(
             CHAIR, "sharing.agreement.granted", "data-agreement/371300/1", b, seen
         )
@@ -165,7 +146,7 @@ def test_grants_never_widen_the_request(sc: SharingCities) -> None:
 def test_one_decision_by_the_provider_only(sc: SharingCities) -> None:
     dataset = sc.publish(CHAIR)
     request_id = sc.request(ZAOZHUANG, dataset)
-    b = grant(sc, request_id)
+    b = grant_body(sc, request_id)
     by_other = sc.raw(
         JINING,
         "sharing.agreement.granted",
@@ -205,7 +186,7 @@ def test_a_withdrawal_the_provider_had_seen_stops_its_decision(sc: SharingCities
         actions.withdraw_request(sc.parts[ZAOZHUANG], user_of(ZAOZHUANG), request_id)
     after = [("370400", sc.h.projector.positions()["370400"] - 1)]
     # Written before the withdrawal reached 临沂: the grant stands (a race, the same everywhere).
-    b = grant(sc, raced)
+    b = grant_body(sc, raced)
     assert sc.raw(CHAIR, "sharing.agreement.granted", "data-agreement/371300/1", b, before)[0] == (
         "applied"
     )

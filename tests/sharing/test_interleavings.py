@@ -10,6 +10,7 @@ from factories import (
     CHAIR,
     SharingCities,
     assert_any_interleaving_folds_the_same,
+    grant_body,
     open_dataset_fields,
     resident_check_fields,
     sharing_request,
@@ -22,24 +23,6 @@ from lunan.sharing import actions, queries, reactor
 from lunan.sharing.models import ApprovalTerms
 
 ZAOZHUANG, JINING, HEZE = "370400", "370800", "371700"
-
-
-def grant_body(sc: SharingCities, request_id: str) -> dict[str, Any]:
-    view = queries.request(sc.h.engine, request_id)
-    assert view is not None
-    return {
-        "request": request_id,
-        "dataset": view.dataset,
-        "requester": view.requester,
-        "service": "resident-check",
-        "fields": ["身份证号"],
-        "purpose": view.purpose,
-        "scenario": view.scenario,
-        "row_filter": view.row_filter,
-        "period": {"start": str(view.period_start), "end": str(view.period_end)},
-        "quota": view.quota,
-        "reason": "同意",
-    }
 
 
 def write_scenario(sc: SharingCities) -> list[str]:
@@ -75,7 +58,11 @@ def write_scenario(sc: SharingCities) -> list[str]:
     before = p[CHAIR].writer.deps_for(raced)
     actions.withdraw_request(p[JINING], user_of(JINING), raced)
     sc.raw(
-        CHAIR, "sharing.agreement.granted", "data-agreement/371300/3", grant_body(sc, raced), before
+        CHAIR,
+        "sharing.agreement.granted",
+        "data-agreement/371300/3",
+        grant_body(sc, raced, fields=["身份证号"]),
+        before,
     )
 
     mine = sc.request(CHAIR, theirs)

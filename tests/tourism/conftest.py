@@ -9,11 +9,17 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
-from factories import SHARING_TODAY, SharingCities, make_node, sharing_cities
-from fastapi.testclient import TestClient
+from factories import (
+    SHARING_TODAY,
+    SharingCities,
+    api_node,
+    make_node,
+    sharing_cities,
+    sharing_clock,
+)
 from tourism.harness import USERS, Node, app_for
 
-from lunan.auth import passwords, tokens, users
+from lunan.auth import passwords
 
 
 @pytest.fixture(autouse=True)
@@ -27,9 +33,7 @@ def sc(
     tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[SharingCities]:
     """The four cities, their agreements dated from SHARING_TODAY, which is "today"."""
-    stamp = f"{SHARING_TODAY.isoformat()}T10:00:00.000+08:00"
-    monkeypatch.setattr("lunan.events.writer.now_shanghai", lambda: stamp)
-    monkeypatch.setattr("lunan.sharing.queries.today_shanghai", lambda: SHARING_TODAY)
+    sharing_clock(monkeypatch, SHARING_TODAY)
     with sharing_cities(tmp_path, database_url) as s:
         yield s
 
@@ -38,11 +42,5 @@ def sc(
 def api(tmp_path: Path, database_url: str) -> Iterator[Node]:
     """临沂's node on its own (no alliance: 临沂 is the only member it knows)."""
     directory = make_node(tmp_path / "linyi", database_url)
-    app = app_for(directory)
-    with TestClient(app) as client:
-        engine = app.state.log.engine
-        made = {}
-        for name, (role, city) in USERS.items():
-            users.add_user(engine, city, name, role, "correct horse battery")
-            made[name] = tokens.create_token(engine, name)
-        yield Node(directory, app, client, made)
+    with api_node(directory, app_for(directory), USERS) as node:
+        yield node

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from factories import CITIES, free_port, make_node
+from factories import CITIES, ApiNode, free_port, make_node
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from lunan import demo, node
 from lunan.auth import tokens, users
@@ -36,19 +35,7 @@ USERS = {
 }
 
 
-@dataclass
-class Node:
-    directory: Path
-    app: FastAPI
-    client: TestClient
-    tokens: dict[str, str]
-
-    def auth(self, name: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[name]}"}
-
-    def size(self) -> int:
-        size: int = self.app.state.log.size()
-        return size
+Node = ApiNode
 
 
 # --- live nodes: real HTTP between members, each node served by uvicorn in a thread -----------

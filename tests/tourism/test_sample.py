@@ -4,18 +4,13 @@ person), and each city's ticket office then finds its own residents."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 import pytest
-from factories import CITIES, make_node
-from fastapi.testclient import TestClient
-from tourism.harness import app_for
+from factories import CITIES, separate_nodes
 
 from lunan.apps.divisions import city_of
 from lunan.apps.ids import parse_resident_id
-from lunan.auth import tokens, users
 from lunan.sample import sharing as sample_sharing
 from lunan.sample import tourism as sample
 from lunan.sample.api import DemoApi, SeedError
@@ -25,16 +20,7 @@ from lunan.sample.api import DemoApi, SeedError
 def demo(tmp_path: Path) -> Iterator[DemoApi]:
     """Four separate nodes (not federated: residents are node-local), each called through its
     API with its coordinator's token, as the demo does."""
-    with ExitStack() as stack:
-        clients: dict[str, httpx.Client] = {}
-        for city, name in CITIES.items():
-            directory = make_node(tmp_path / city, city=city, name=name, origin=f"lunan/{city}")
-            app = app_for(directory)
-            client = stack.enter_context(TestClient(app))
-            engine = app.state.log.engine
-            users.add_user(engine, city, "coord", "coordinator", "correct horse battery")
-            client.headers["Authorization"] = f"Bearer {tokens.create_token(engine, 'coord')}"
-            clients[city] = client
+    with separate_nodes(tmp_path) as clients:
         yield DemoApi(clients, settle=lambda: None)
 
 

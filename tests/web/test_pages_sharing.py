@@ -587,9 +587,11 @@ def test_the_exchange_record_shows_counts_digests_and_both_sides_events(site: Si
     assert (
         "已提供1次" in agreement_page and f"/chain/events/{CHAIR}/{served.index}" in agreement_page
     )
-    # The event page each side links to shows the record (its proof needs a checkpoint).
-    event = visitor.get(f"/chain/events/{CHAIR}/{served.index}")
-    assert event.status_code in (200, 404)
+    # The event page each side links to: its content, its inclusion proof verified.
+    for record in (served, received):
+        event = visitor.get(f"/chain/events/{record.city}/{record.index}")
+        assert event.status_code == 200 and "已验证" in event.text, record
+        assert f"&#34;type&#34;: &#34;exchange.{record.kind}&#34;" in event.text
 
 
 def test_the_overview_shows_each_citys_exchange_volume(site: Site) -> None:

@@ -23,19 +23,14 @@ from lunan.events.errors import NotFound
 from lunan.exchange import actions, adapters, client, importer, queries
 from lunan.exchange.events import AGREEMENT
 from lunan.exchange.protocol import REQUEST_ID
-from lunan.services import NodeParts
 from lunan.sharing.models import CODE
-from lunan.web.problems import Problem
+from lunan.web.api.common import node_parts as _parts
+from lunan.web.problems import Problem, bad_file
 
 router = APIRouter(tags=["exchange"])
 
 Reader = Annotated[User, Depends(require(Permission.READ))]
 Manager = Annotated[User, Depends(require(Permission.MANAGE_DATA))]
-
-
-def _parts(request: Request) -> NodeParts:
-    parts: NodeParts = request.app.state.parts
-    return parts
 
 
 # --- calling a provider -------------------------------------------------------------------------
@@ -159,14 +154,7 @@ def import_data(
     try:
         result = actions.import_data(_parts(request), user, entry, data)
     except importer.DataImportErrors as e:
-        raise Problem(
-            422,
-            "invalid-input",
-            "输入有误 Invalid input",
-            e.message,
-            field="file",
-            errors=[BadCell(**asdict(c)).model_dump() for c in e.errors],
-        ) from e
+        raise bad_file(e, BadCell) from e
     return ImportOut(
         entry=result.code,
         service=result.service,

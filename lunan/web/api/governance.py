@@ -8,7 +8,7 @@ Objects are addressed by their id's city and number: `body/371300/1` is /bodies/
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
@@ -17,7 +17,6 @@ from sqlalchemy import Engine
 from lunan.auth.roles import Permission
 from lunan.auth.users import User
 from lunan.auth.web import require
-from lunan.events.errors import NotFound
 from lunan.governance import actions, queries
 from lunan.governance.models import (
     AgendaItem,
@@ -34,7 +33,8 @@ from lunan.governance.models import (
     Sha256,
     StepNote,
 )
-from lunan.services import NodeParts
+from lunan.web.api.common import found as _found
+from lunan.web.api.common import node_parts as _parts
 
 router = APIRouter(prefix="/api/v1/governance", tags=["governance"])
 
@@ -43,7 +43,6 @@ Number = Annotated[int, Path(ge=1, le=2**53 - 1, description="number in the obje
 ResolutionId = Annotated[str, Path(pattern=r"^r[1-9][0-9]{0,2}$")]
 Reader = Annotated[User, Depends(require(Permission.READ))]
 Manager = Annotated[User, Depends(require(Permission.MANAGE_GOVERNANCE))]
-V = TypeVar("V")
 
 
 class Written(BaseModel):
@@ -78,19 +77,8 @@ class SignRequest(Model):
     note: str = Field(default="", max_length=2000)
 
 
-def _parts(request: Request) -> NodeParts:
-    parts: NodeParts = request.app.state.parts
-    return parts
-
-
 def _engine(request: Request) -> Engine:
     return _parts(request).projector.engine
-
-
-def _found(view: V | None, object_id: str) -> V:
-    if view is None:
-        raise NotFound(f"{object_id}不存在 {object_id} does not exist")
-    return view
 
 
 # --- the chair ------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ such a user of the current chair city. The writes are lunan.indicators.actions.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
@@ -20,7 +19,8 @@ from lunan.events.errors import NotFound
 from lunan.indicators import actions, importer, queries
 from lunan.indicators.events import FIRST_YEAR, LAST_YEAR, Figures
 from lunan.services import NodeParts
-from lunan.web.problems import Problem
+from lunan.web.api.common import node_parts as _parts
+from lunan.web.problems import bad_file
 
 router = APIRouter(prefix="/api/v1/indicators", tags=["indicators"])
 
@@ -58,11 +58,6 @@ class BadCell(BaseModel):
     row: int | None = Field(description="spreadsheet row (headers are row 1); null: the file")
     column: str
     problem: str
-
-
-def _parts(request: Request) -> NodeParts:
-    parts: NodeParts = request.app.state.parts
-    return parts
 
 
 def _members(parts: NodeParts) -> list[str]:
@@ -186,14 +181,7 @@ def import_file(
     try:
         result = actions.import_figures(_parts(request), user, data, year)
     except importer.ImportErrors as e:
-        raise Problem(
-            422,
-            "invalid-input",
-            "输入有误 Invalid input",
-            e.message,
-            field="file",
-            errors=[BadCell(**asdict(c)).model_dump() for c in e.errors],
-        ) from e
+        raise bad_file(e, BadCell) from e
     return ImportOut(
         rows=result.rows,
         published=result.published,

@@ -10,7 +10,7 @@ Objects are addressed by their id's city and number: `dataset/371300/1` is /cata
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -19,8 +19,6 @@ from pydantic import BaseModel, Field
 from lunan.auth.roles import Permission
 from lunan.auth.users import User
 from lunan.auth.web import require
-from lunan.events.errors import NotFound
-from lunan.services import NodeParts
 from lunan.sharing import actions, dcat, queries
 from lunan.sharing.models import (
     CODE,
@@ -32,6 +30,8 @@ from lunan.sharing.models import (
     RequestFields,
     Withdrawal,
 )
+from lunan.web.api.common import found as _found
+from lunan.web.api.common import node_parts as _parts
 
 router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"])
 
@@ -43,7 +43,6 @@ Manager = Annotated[User, Depends(require(Permission.MANAGE_DATA))]
 Day = Annotated[
     dt.date | None, Query(description="the day statuses are worked out for (default today)")
 ]
-V = TypeVar("V")
 
 
 class Written(BaseModel):
@@ -58,17 +57,6 @@ class ReasonBody(Model):
 
 class RefusalBody(Model):
     reason: Reason = Field(title="不予批准理由")
-
-
-def _parts(request: Request) -> NodeParts:
-    parts: NodeParts = request.app.state.parts
-    return parts
-
-
-def _found(view: V | None, object_id: str) -> V:
-    if view is None:
-        raise NotFound(f"{object_id}不存在 {object_id} does not exist")
-    return view
 
 
 # --- the catalog ----------------------------------------------------------------------------

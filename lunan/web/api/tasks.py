@@ -39,7 +39,7 @@ from lunan.coop.queries import (
     TaskView,
 )
 from lunan.events.errors import NotFound
-from lunan.services import NodeParts
+from lunan.web.api.common import node_parts as _parts
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 
@@ -85,11 +85,6 @@ class RollupOut(BaseModel):
     alliance: Rollup | None = None
     areas: list[Rollup] | None = None
     cities: list[CityRollup] | None = None
-
-
-def _parts(request: Request) -> NodeParts:
-    parts: NodeParts = request.app.state.parts
-    return parts
 
 
 def _thresholds(t: sv.Thresholds) -> Thresholds:

@@ -18,7 +18,7 @@ from lunan.auth.roles import Permission
 from lunan.auth.users import User
 from lunan.auth.web import require
 from lunan.coop import queries, spreadsheet
-from lunan.services import NodeParts
+from lunan.web.api.common import node_parts as _parts
 from lunan.web.problems import PROBLEM_JSON, Problem
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
@@ -55,11 +55,6 @@ class SpreadsheetProblem(BaseModel):
     instance: str
     field: str = Field(examples=["rows[3].完成时限"])
     errors: list[CellProblem]
-
-
-def _parts(request: Request) -> NodeParts:
-    parts: NodeParts = request.app.state.parts
-    return parts
 
 
 def _disposition(today: date) -> str:

@@ -686,7 +686,6 @@ EN: dict[str, str] = {
     "行数": "Rows",
     "字节数": "Bytes",
     "应答签名": "Response signature",
-    "无效": "invalid",
     "日志事件": "Log event",
     "（含包含证明）": "(with its inclusion proof)",
     "核验需由本市具有数据共享办理权限的用户（售票处）操作。": (
@@ -769,4 +768,11 @@ EN: dict[str, str] = {
     ),
     "身份证号不保存、不记日志。": "The number is neither stored nor logged.",
     "尚未确认": "Not yet confirmed",
+    "已记入": "Recorded",
+    "数据共享协议": "Sharing agreement",
+    "验证通过": "verified",
+    "验证未通过": "did not verify",
+    "不予批准决定": "Refuse",
+    "确认不予批准": "Refuse the request",
+    "（免费）": " (free)",
 }

@@ -137,6 +137,14 @@ def _engine(request: Request) -> Engine:
     return render.parts_of(request).projector.engine
 
 
+def _folded(request: Request) -> Engine:
+    """The engine, once exchange records waiting to be folded are in (Writer.append with
+    exclusive=False leaves them to the next catch-up): a clerk sees the check just made."""
+    projector = render.parts_of(request).projector
+    projector.catch_up()
+    return projector.engine
+
+
 def _own_city(request: Request) -> str:
     return render.parts_of(request).config.city
 
@@ -146,7 +154,7 @@ def may_manage(request: Request, user: User) -> bool:
     return user.can(Permission.MANAGE_DATA) and user.city == _own_city(request)
 
 
-def _page(request: Request, tab: str, **context: Any) -> dict[str, Any]:
+def _page(tab: str, **context: Any) -> dict[str, Any]:
     return {"active": "sharing", "tab": tab, "tabs": TABS, **LABELS, **context}
 
 
@@ -256,7 +264,7 @@ class Summary:
 
 @router.get("/sharing", response_class=HTMLResponse)
 def home(request: Request, _user: Reader) -> HTMLResponse:
-    engine, city = _engine(request), _own_city(request)
+    engine, city = _folded(request), _own_city(request)
     entries = queries.datasets(engine)
     incoming = queries.requests(engine, provider=city)
     outgoing = queries.requests(engine, requester=city)
@@ -276,7 +284,7 @@ def home(request: Request, _user: Reader) -> HTMLResponse:
     return render.render(
         request,
         "sharing.html",
-        _page(request, "home", summary=summary, pending=pending[:10], total=audit.total),
+        _page("home", summary=summary, pending=pending[:10]),
     )
 
 
@@ -321,7 +329,6 @@ def catalog(
         q=f.q or None,
     )
     context = _page(
-        request,
         "catalog",
         entries=entries,
         filters=f,
@@ -379,7 +386,6 @@ def entry_context(
     elif not may_manage(request, user):
         why_not = "申请需由本市具有数据共享办理权限的用户提交。"
     return _page(
-        request,
         "catalog",
         dataset=dataset,
         requestable=requestable(dataset),
@@ -487,7 +493,6 @@ def _requests_page(request: Request, user: User, tab: str, show: str) -> HTMLRes
         request,
         "sharing_requests.html",
         _page(
-            request,
             tab,
             heading="向我申请" if tab == "incoming" else "我的申请",
             requests=_listed(views, show),
@@ -550,7 +555,6 @@ def request_context(
         **(forms or {}),
     }
     return _page(
-        request,
         "incoming" if view.provider == city else "outgoing",
         req=view,
         dataset=dataset,
@@ -681,7 +685,6 @@ def agreements_page(
         request,
         "sharing_agreements.html",
         _page(
-            request,
             "agreements",
             agreements=views,
             side=side,
@@ -699,14 +702,13 @@ def agreement_context(
     forms: dict[str, FormState] | None = None,
     done: str = "",
 ) -> dict[str, Any]:
-    engine, city = _engine(request), _own_city(request)
+    engine, city = _folded(request), _own_city(request)
     view = queries.agreement(engine, agreement_id)
     if view is None:
         raise not_found(f"共享协议 {agreement_id} 不存在 — no sharing agreement {agreement_id}")
     changes = CHANGES_FROM.get(view.status, ()) if view.provider == city else ()
     allowed = changes if may_manage(request, user) else ()
     return _page(
-        request,
         "agreements",
         agreement=view,
         audit=exchange_queries.audit(engine, agreement=agreement_id),
@@ -849,6 +851,7 @@ def _chart(days: Sequence[exchange_queries.DayCounts], _: Translator) -> dict[st
             {
                 "type": "bar",
                 "stack": "exchanges",
+                "barMaxWidth": 48,
                 "name": _(label),
                 "itemStyle": {"color": colour},
                 "data": [getattr(d, key) or None for d in days],
@@ -865,7 +868,7 @@ def exchanges(
     city: Text = "",
     agreement: Annotated[str, Query(max_length=100)] = "",
 ) -> HTMLResponse:
-    engine = _engine(request)
+    engine = _folded(request)
     chosen_city = city if CITY.match(city) else ""
     chosen = agreement if re.match(r"^data-agreement/\d{6}/\d{1,15}$", agreement) else ""
     audit = exchange_queries.audit(engine, chosen or None, chosen_city or None)
@@ -874,7 +877,6 @@ def exchanges(
         request,
         "sharing_exchanges.html",
         _page(
-            request,
             "exchanges",
             audit=audit,
             chosen_city=chosen_city,
@@ -889,11 +891,11 @@ def exchanges(
 @router.get("/sharing/exchanges/{request_id}", response_class=HTMLResponse)
 def exchange_page(request: Request, request_id: str, _user: Reader) -> HTMLResponse:
     found = EXCHANGE_ID.match(request_id) is not None
-    records = exchange_queries.records(_engine(request), request_id) if found else []
+    records = exchange_queries.records(_folded(request), request_id) if found else []
     if not records:
         raise not_found(f"本节点没有交换 {request_id} 的记录 — no records of exchange {request_id}")
     x = Exchange(request_id, max(r.time for r in records), records)
-    return render.render(request, "sharing_exchange.html", _page(request, "exchanges", x=x))
+    return render.render(request, "sharing_exchange.html", _page("exchanges", x=x))
 
 
 # --- the tourism check ---------------------------------------------------------------------------
@@ -935,10 +937,6 @@ def gate_form(request: Request, attraction: str = "") -> FormState:
     return FormState("gate", {"attraction": attraction or first, "id_number": "", "city": ""})
 
 
-def may_check(request: Request, user: User) -> bool:
-    return may_manage(request, user)
-
-
 def tourism_context(
     request: Request,
     user: User,
@@ -951,7 +949,6 @@ def tourism_context(
     if result is not None:
         chosen = registry.attraction(result.attraction)
     return _page(
-        request,
         "tourism",
         form=state or gate_form(request),
         groups=attraction_groups(cities),
@@ -960,7 +957,7 @@ def tourism_context(
         result=result,
         chosen=chosen,
         shown_id=shown_id,
-        may_check=may_check(request, user),
+        may_check=may_manage(request, user),
         counts=(registry.KEY_AREA_COUNT, registry.ATTRACTION_COUNT),
     )
 
@@ -975,7 +972,7 @@ def tourism_check(request: Request, user: DataManager, form: Form) -> HTMLRespon
     """The gate's check (lunan.apps.tourism.gate). The ID number is used for the check and not
     kept: not stored, not logged, shown back only masked (and, after an error, in its field)."""
     _ = _translator(request)
-    if not may_check(request, user):
+    if not may_manage(request, user):
         raise forbidden(
             f"只能为本节点所在市（{gate.city_label(_own_city(request))}）的售票处核验 — "
             "a ticket office checks visitors for its own city only"
