@@ -33,6 +33,7 @@ def _values(body: DatasetFields) -> dict[str, Any]:
         "modes": dumps(list(body.modes)),
         "keys": dumps(list(body.keys)),
         "sample": body.sample,
+        "response_working_days": body.response_working_days,
     }
 
 

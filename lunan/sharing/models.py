@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from lunan.events.context import dumps
+from lunan.sharing.workdays import DEADLINE_WORKING_DAYS
 
 # The three sharing categories of 国发〔2016〕51号, per dataset and per field.
 UNCONDITIONAL, CONDITIONAL, NOT_SHARED = "无条件共享", "有条件共享", "不予共享"
@@ -86,6 +87,8 @@ class DatasetFields(Model):
     answer: Answer = "rows"
     keys: tuple[FieldName, ...] = Field(default=(), max_length=10, validate_default=True)
     sample: bool = Field(default=False, title="示例数据")
+    # The provider's time to decide a 有条件共享 request, in working days (国发〔2016〕51号: 10).
+    response_working_days: int = Field(default=DEADLINE_WORKING_DAYS, ge=1, le=60, title="答复时限")
 
     @field_validator("fields")
     @classmethod

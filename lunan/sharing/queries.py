@@ -75,6 +75,7 @@ class DatasetView(BaseModel):
     access_rights: str  # PUBLIC | RESTRICTED | NON_PUBLIC
     legal_basis: str
     update_cycle: str
+    response_working_days: int
     modes: list[str]
     service: str
     answer: str  # rows | exists
@@ -103,6 +104,7 @@ def _dataset(r: Any, names: dict[str, str]) -> DatasetView:
         access_rights=ACCESS_RIGHTS[r.category],
         legal_basis=r.legal_basis,
         update_cycle=r.update_cycle,
+        response_working_days=r.response_working_days,
         modes=loads(r.modes),
         service=r.service,
         answer=r.answer,
@@ -385,19 +387,19 @@ def _decisions(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str, st
 def _request_view(
     r: Any,
     names: dict[str, str],
-    sets: dict[str, tuple[str, str]],
+    sets: dict[str, tuple[str, str, int]],
     decision: tuple[str, str, str, str] | None,
     today: dt.date,
-    working_days: int,
+    working_days: int | None,
 ) -> RequestView:
     received = dt.date.fromisoformat(r.received_on)
-    due = add_working_days(received, working_days)
+    code, name, entry_days = sets.get(r.dataset, ("", "", DEADLINE_WORKING_DAYS))
+    due = add_working_days(received, working_days or entry_days)
     status: RequestStatus
     if decision is not None:
         status = "approved" if decision[0] == "approved" else "refused"
     else:
         status = "withdrawn" if r.status == "withdrawn" else "pending"
-    code, name = sets.get(r.dataset, ("", ""))
     return RequestView(
         id=r.id,
         requester=r.requester,
@@ -433,14 +435,15 @@ def _request_view(
 
 
 def _request_views(
-    conn: Connection, query: Any, today: dt.date, working_days: int
+    conn: Connection, query: Any, today: dt.date, working_days: int | None
 ) -> list[RequestView]:
     rows = list(conn.execute(query))
     names = _names(conn)
     decided = _decisions(conn, [r.id for r in rows])
-    q = select(p_sharing_datasets.c.id, p_sharing_datasets.c.code, p_sharing_datasets.c.name)
-    q = q.where(p_sharing_datasets.c.id.in_({r.dataset for r in rows}))
-    sets = {d.id: (d.code, d.name) for d in conn.execute(q)}
+    d = p_sharing_datasets.c
+    q = select(d.id, d.code, d.name, d.response_working_days)
+    q = q.where(d.id.in_({r.dataset for r in rows}))
+    sets = {e.id: (e.code, e.name, e.response_working_days) for e in conn.execute(q)}
     views = [_request_view(r, names, sets, decided.get(r.id), today, working_days) for r in rows]
     views.sort(key=lambda v: id_key(v.id))
     return views
@@ -454,7 +457,7 @@ def requests(
     dataset: str | None = None,
     overdue: bool | None = None,
     today: dt.date | None = None,
-    working_days: int = DEADLINE_WORKING_DAYS,
+    working_days: int | None = None,  # default: each entry's own answer time
 ) -> list[RequestView]:
     """Requests with their state, deadline and whether they are overdue on `today`;
     `requester`=this city gives "my requests", `provider`=this city "requests to me"."""
@@ -479,7 +482,7 @@ def request(
     engine: Engine,
     request_id: str,
     today: dt.date | None = None,
-    working_days: int = DEADLINE_WORKING_DAYS,
+    working_days: int | None = None,  # default: each entry's own answer time
 ) -> RequestView | None:
     q = select(p_sharing_requests).where(p_sharing_requests.c.id == request_id)
     with engine.connect() as conn:

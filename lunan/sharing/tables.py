@@ -9,7 +9,7 @@ Lists and mappings are canonical JSON text (`lunan.events.context.dumps`).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, Table, Text
 
 from lunan.events.tables import projection
 
@@ -32,6 +32,7 @@ p_sharing_datasets = Table(
     Column("answer", Text, nullable=False),  # immutable: rows | exists
     Column("keys", Text, nullable=False),  # JSON [field name]
     Column("sample", Boolean, nullable=False),
+    Column("response_working_days", Integer, nullable=False),
     Column("status", Text, nullable=False),  # published | withdrawn
     Column("withdrawn_reason", Text),
     Column("created_time", Text, nullable=False),

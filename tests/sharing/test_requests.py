@@ -151,3 +151,12 @@ def test_deadline_and_overdue(sc: SharingCities, clock: Clock) -> None:
     view = queries.request(engine, late)
     assert view is not None and view.status == "approved" and not view.overdue
     assert view.decided_at is not None and view.decided_at.startswith("2026-03-20")
+
+
+def test_a_provider_sets_its_own_answer_time_per_entry(sc: SharingCities) -> None:
+    dataset = sc.publish(CHAIR, resident_check_fields(CHAIR, response_working_days=3))
+    request = file(sc, ZAOZHUANG, dataset, received_on="2026-03-02")  # a Monday
+    view = queries.request(sc.h.engine, request, today=D("2026-03-02"))
+    assert view is not None and view.due == D("2026-03-05")  # 3 working days, not 10
+    entry = queries.dataset(sc.h.engine, dataset)
+    assert entry is not None and entry.response_working_days == 3
