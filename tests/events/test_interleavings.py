@@ -69,4 +69,4 @@ def write_scenario(h: FourCities) -> None:
 def test_any_interleaving_of_the_logs_folds_to_the_same_state(tmp_path: Path) -> None:
     with four_cities(tmp_path) as h:
         write_scenario(h)
-        assert_any_interleaving_folds_the_same(h, examples=40, steps=60)
+        assert_any_interleaving_folds_the_same(h, examples=25, steps=60)

@@ -71,4 +71,4 @@ def test_any_interleaving_folds_to_the_same_governance_state(gov: Gov) -> None:
     with h.engine.connect() as conn:
         q = select(p_events.c.reason).where(p_events.c.status == "rejected")
         assert conn.execute(q).scalars().all() == ["not-chair"]
-    assert_any_interleaving_folds_the_same(h, examples=25, steps=60)
+    assert_any_interleaving_folds_the_same(h, examples=20, steps=60)

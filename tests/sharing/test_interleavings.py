@@ -97,4 +97,4 @@ def test_any_interleaving_folds_to_the_same_sharing_state(sc: SharingCities) -> 
     assert (
         jining is not None and jining.status == "approved"
     )  # granted before it saw the withdrawal
-    assert_any_interleaving_folds_the_same(h, examples=30, steps=80)
+    assert_any_interleaving_folds_the_same(h, examples=20, steps=80)
