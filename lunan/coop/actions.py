@@ -39,6 +39,7 @@ from lunan.coop.models import (
     TaskFields,
 )
 from lunan.coop.queries import TaskView
+from lunan.events.context import current_chair
 from lunan.events.errors import Conflict, Forbidden, Invalid, NotFound
 from lunan.services import NodeParts
 
@@ -63,7 +64,7 @@ def _authorize(parts: NodeParts, user: User, permission: Permission) -> None:
 
 
 def _require_chair(parts: NodeParts, what: str) -> None:
-    chair = queries.current_chair(_engine(parts))
+    chair = current_chair(_engine(parts))
     if chair != parts.config.city:
         raise Forbidden(
             f"只有轮值城市（当前为 {chair}）可以{what} — only the chair city may do this, "

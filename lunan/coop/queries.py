@@ -37,7 +37,7 @@ from lunan.coop.tables import (
     p_coop_tasks,
 )
 from lunan.events.context import loads
-from lunan.events.tables import p_chairs, p_nodes, p_objects
+from lunan.events.tables import p_nodes, p_objects
 
 Colour = sv.Colour
 Status = Literal["待启动", "推进中", "已完成", "已办结", "已延期"]
@@ -581,12 +581,6 @@ def rollup_alliance(engine: Engine, today: date | None = None) -> Rollup:
 
 
 # --- settings and lookups the actions use -----------------------------------------------------
-
-
-def current_chair(engine: Engine) -> str | None:
-    q = select(p_chairs.c.city).where(p_chairs.c.until_idx.is_(None))
-    with engine.connect() as conn:
-        return conn.execute(q).scalar()
 
 
 def known_cities(engine: Engine) -> dict[str, str]:

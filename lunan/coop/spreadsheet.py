@@ -41,6 +41,7 @@ from lunan.auth.users import User
 from lunan.coop import actions, queries
 from lunan.coop.models import SOURCES, TaskFields
 from lunan.coop.queries import number_key
+from lunan.events.context import current_chair
 from lunan.events.errors import ActionError, Conflict, Forbidden, Invalid
 from lunan.events.registry import Rejected
 from lunan.services import NodeParts
@@ -806,7 +807,7 @@ def _may_import(parts: NodeParts, user: User) -> None:
             f"无权导入台账：需要本市（{parts.config.city}）的任务管理权限 — user {user.name!r} "
             f"({user.role.value}, {user.city}) may not manage this node's tasks"
         )
-    chair = queries.current_chair(parts.projector.engine)
+    chair = current_chair(parts.projector.engine)
     if chair != parts.config.city:
         raise Forbidden(
             f"只有轮值城市（当前为 {chair}）可以导入台账 — only the chair city imports tasks"

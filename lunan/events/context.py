@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, insert, select, update
 
 from lunan.events.envelope import Event, ObjectId
 from lunan.events.registry import Rejected
@@ -80,10 +80,6 @@ class Apply:
         row = self.conn.execute(select(p_chairs).where(p_chairs.c.city == city)).first()
         return row is not None and row.until_idx is None
 
-    def current_chair(self) -> str | None:
-        q = select(p_chairs.c.city).where(p_chairs.c.until_idx.is_(None))
-        return self.conn.execute(q).scalar()
-
     def row(self, table: Table, **key: Any) -> Row[Any] | None:
         q = select(table).where(*(table.c[k] == v for k, v in key.items()))
         return self.conn.execute(q).first()
@@ -113,3 +109,12 @@ def dumps(value: Any) -> str:
 
 def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def current_chair(db: Engine | Connection) -> str | None:
+    """The city that holds the chair now, or None between a handover and its acceptance."""
+    q = select(p_chairs.c.city).where(p_chairs.c.until_idx.is_(None))
+    if isinstance(db, Connection):
+        return db.execute(q).scalar()
+    with db.connect() as conn:
+        return conn.execute(q).scalar()

@@ -107,8 +107,3 @@ class Writer:
         )
         with self.projector.engine.connect() as conn:
             return [(o, i) for o, i in conn.execute(q)]
-
-    def latest_position(self, city: str) -> tuple[str, int] | None:
-        """The last processed position of a member's log, to depend on all of it."""
-        n = self.projector.positions().get(city, 0)
-        return (city, n - 1) if n > 0 else None

@@ -19,7 +19,7 @@ from lunan.alliance.config import ChairTerm
 from lunan.auth.roles import Permission
 from lunan.auth.users import User
 from lunan.clock import SHANGHAI
-from lunan.events.context import loads
+from lunan.events.context import current_chair, loads
 from lunan.events.core import Acceptance, Handover
 from lunan.events.envelope import ObjectId
 from lunan.events.errors import Conflict, Forbidden, Invalid, NotFound
@@ -68,7 +68,7 @@ def _check_user(parts: NodeParts, user: User) -> None:
 
 def _chair(parts: NodeParts) -> str | None:
     with parts.projector.engine.connect() as conn:
-        return queries.current_chair(conn)
+        return current_chair(conn)
 
 
 def _check_chair(parts: NodeParts, what: str) -> None:

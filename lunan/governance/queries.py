@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, select
 
 from lunan.alliance.config import Alliance, ChairTerm
-from lunan.events.context import loads
+from lunan.events.context import current_chair, loads
 from lunan.events.tables import p_chairs, p_events, p_handovers, p_nodes, projection
 from lunan.governance.meetings import from_resolution
 from lunan.governance.models import (
@@ -82,11 +82,6 @@ class ChairView(BaseModel):
     pending: HandoverView | None  # a handover not accepted yet
     terms: list[TermView]
     handovers: list[HandoverView]
-
-
-def current_chair(conn: Connection) -> str | None:
-    q = select(p_chairs.c.city).where(p_chairs.c.until_idx.is_(None))
-    return conn.execute(q).scalar()
 
 
 def current_term_index(conn: Connection, terms: tuple[ChairTerm, ...]) -> int | None:

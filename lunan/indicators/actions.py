@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
 from lunan.auth.roles import Permission
 from lunan.auth.users import User
+from lunan.events.context import current_chair
 from lunan.events.errors import Conflict, Forbidden, Invalid, NotFound
-from lunan.events.tables import p_chairs
 from lunan.indicators import queries
 from lunan.indicators.events import (
     ALLIANCE_KIND,
@@ -79,12 +77,6 @@ def _cleaned(figures: Figures) -> Figures:
     return figures.model_copy(update={"figures": kept})
 
 
-def current_chair(parts: NodeParts) -> str | None:
-    q = select(p_chairs.c.city).where(p_chairs.c.until_idx.is_(None))
-    with parts.projector.engine.connect() as conn:
-        return conn.execute(q).scalar()
-
-
 # --- a city's figures -------------------------------------------------------------------------
 
 
@@ -138,7 +130,7 @@ def put_alliance_figures(
     _check_year(year)
     figures = _cleaned(figures)
     with parts.writer.lock:
-        chair = current_chair(parts)
+        chair = current_chair(parts.projector.engine)
         if chair != city:
             raise Forbidden(
                 f"经济圈指标由轮值城市（{chair}）发布 only the chair city ({chair}) publishes "

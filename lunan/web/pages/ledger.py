@@ -35,6 +35,7 @@ from lunan.coop.models import (
     TaskFields,
 )
 from lunan.coop.queries import TaskView
+from lunan.events.context import current_chair
 from lunan.events.errors import Invalid
 from lunan.web.pages import render
 from lunan.web.pages.deps import Form, Reader, forbidden, needs, not_found
@@ -189,7 +190,7 @@ def _is_chair_manager(request: Request, user: User) -> bool:
     return (
         user.can(Permission.MANAGE_TASKS)
         and user.city == city
-        and queries.current_chair(parts.projector.engine) == city
+        and current_chair(parts.projector.engine) == city
     )
 
 
@@ -441,7 +442,7 @@ def _require_chair_manager(request: Request, user: User) -> None:
     """Registering and importing tasks is the chair city's: a 403 page before any form."""
     if not _is_chair_manager(request, user):
         parts = render.parts_of(request)
-        chair = queries.current_chair(parts.projector.engine)
+        chair = current_chair(parts.projector.engine)
         raise forbidden(
             f"只有轮值城市（当前为 {chair or '—'}）的工作专班可以立项交办任务，本节点为 "
             f"{parts.config.city} — only the chair city's coordinators register tasks"

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from lunan.coop import queries as coop
+from lunan.events.context import current_chair
 from lunan.exchange import queries as exchange
 from lunan.governance import queries as gov
 from lunan.indicators import queries as ind
@@ -49,7 +50,7 @@ def tiles(request: Request, audit: exchange.Audit | None = None) -> list[Tile]:
     parts = render.parts_of(request)
     engine = parts.projector.engine
     names = render.city_names(parts)
-    chair = coop.current_chair(engine)
+    chair = current_chair(engine)
     rollups = {r.city: r for r in coop.rollup_by_city(engine)}
     statuses = {s.city: s for s in log_statuses(request)}
     volumes = {c.city: c for c in (audit or exchange.audit(engine)).by_city}

@@ -24,6 +24,7 @@ from lunan.auth.roles import ROLE_LABELS
 from lunan.auth.users import User
 from lunan.clock import SHANGHAI
 from lunan.coop import queries as coop_queries
+from lunan.events.context import current_chair
 from lunan.services import NodeParts
 from lunan.web.pages import i18n
 
@@ -231,7 +232,7 @@ def common(request: Request) -> dict[str, Any]:
     parts = parts_of(request)
     names = city_names(parts)
     translate = i18n.Translator(viewer.lang)
-    chair = coop_queries.current_chair(parts.projector.engine)
+    chair = current_chair(parts.projector.engine)
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
     def city(code: str | None) -> str:
