@@ -237,7 +237,10 @@ def wait_final(nodes: list[RunningNode], timeout: float = 120.0) -> list[dict[st
 def settled(nodes: list[RunningNode]) -> bool:
     """Whether every node has replicated and folded in every member's whole log."""
     try:
-        docs = [httpx.get(f"{n.url}/api/v1/status", timeout=5).json() for n in nodes]
+        answers = [httpx.get(f"{n.url}/api/v1/status", timeout=5) for n in nodes]
+        if any(a.status_code != 200 for a in answers):
+            return False  # a node still starting (or failing: wait_settled then times out)
+        docs = [a.json() for a in answers]
     except (httpx.HTTPError, ValueError):
         return False
     sizes = {d["node"]["city"]: d["node"]["size"] for d in docs}

@@ -126,6 +126,10 @@ def bundle_entries(entries: Sequence[bytes]) -> bytes:
     return b"".join(len(e).to_bytes(2, "big") + e for e in entries)
 
 
+# The most entries `GET /api/v1/log/entries?begin=&end=` serves in one bundle (16 tiles' worth).
+MAX_RANGE = 16 * TILE_WIDTH
+
+
 def unbundle_entries(data: bytes) -> Iterator[bytes]:
     i = 0
     while i < len(data):

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lunan.federation.runtime import Federation
 from lunan.log.witness import WitnessError, parse_request
@@ -37,26 +38,56 @@ def install(app: FastAPI, fed: Federation) -> None:
     Unsigned requests reach only what is public (the log, its proofs, the status); the
     member-only endpoints look for `request.state.member`.
     """
+    app.add_middleware(SignatureCheck, fed=fed)
 
-    @app.middleware("http")
-    async def authenticate(request: Request, call_next: Any) -> Any:
+
+class SignatureCheck:
+    """Plain ASGI rather than `@app.middleware("http")`: unsigned requests (every tile a
+    follower fetches) pass straight through instead of paying for a wrapped response."""
+
+    def __init__(self, app: ASGIApp, fed: Federation) -> None:
+        self.app, self.fed = app, fed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
         request.state.member = None
-        if "signature-input" in request.headers or "signature" in request.headers:
-            body = await request.body()
-            try:
-                request.state.member = signatures.verify_request(
-                    request.method,
-                    str(request.url),
-                    request.headers,
-                    body,
-                    fed.member_key,
-                    int(time.time()),
-                    seen=fed.replays,
-                )
-            except signatures.SignatureError as e:
-                fed.record_refusal(request.url.path, e)
-                return _refusal(request, e)
-        return await call_next(request)
+        if "signature-input" not in request.headers and "signature" not in request.headers:
+            await self.app(scope, receive, send)
+            return
+        body = await request.body()
+        try:
+            request.state.member = signatures.verify_request(
+                request.method,
+                str(request.url),
+                request.headers,
+                body,
+                self.fed.member_key,
+                int(time.time()),
+                seen=self.fed.replays,
+            )
+        except signatures.SignatureError as e:
+            self.fed.record_refusal(request.url.path, e)
+            await _refusal(request, e)(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the already-read body to the app once more, then waits on the
+    connection as usual (for the disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 # One problem type per refusal reason (RFC 9457: a stable `type` per failure).

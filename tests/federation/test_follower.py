@@ -36,14 +36,14 @@ class StorePeer(Peer):
             after = int(path.split("=", 1)[1].split("&", 1)[0])
             rows = store.checkpoints_after(after, 1000)
             return json.dumps({"checkpoints": [{"size": s, "note": n} for s, n in rows]}).encode()
+        query = dict(p.split("=") for p in path.split("?", 1)[1].split("&"))
         if path.startswith("/api/v1/log/proof/consistency"):
             if self.proof_down:
                 raise PeerError("connection reset")
-            query = dict(p.split("=") for p in path.split("?", 1)[1].split("&"))
             proof = store.consistency_proof(int(query["old"]), int(query["new"]))
             return json.dumps({"proof": [base64.b64encode(p).decode() for p in proof]}).encode()
-        ref = tiles.parse_tile_path(path.removeprefix("/log/v1/tile/"))
-        data = store.entries(ref.index * 256, ref.index * 256 + ref.width)
+        assert path.startswith("/api/v1/log/entries?")
+        data = store.entries(int(query["begin"]), int(query["end"]))
         if self.corrupt_entries:
             data = [e + b" " for e in data]
         return tiles.bundle_entries(data)

@@ -65,6 +65,19 @@ def test_entry_bundles_hold_the_entries_that_hash_to_the_leaves(
     assert len(list(tiles.unbundle_entries(partial.content))) == 88
 
 
+def test_an_entry_range_is_the_same_bytes_as_the_bundles_it_spans(
+    served: tuple[TestClient, Log],
+) -> None:
+    client, log = served
+    r = client.get("/api/v1/log/entries?begin=200&end=600")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/octet-stream"
+    assert "immutable" in r.headers["cache-control"]
+    assert list(tiles.unbundle_entries(r.content)) == log.store.entries(200, 600)
+    whole = client.get("/log/v1/tile/entries/001").content
+    assert client.get("/api/v1/log/entries?begin=256&end=512").content == whole
+
+
 def test_full_tiles_are_immutable_and_partial_ones_short_lived(
     served: tuple[TestClient, Log],
 ) -> None:
@@ -137,6 +150,10 @@ def test_the_log_summary_names_origin_size_and_key(served: tuple[TestClient, Log
         ("/api/v1/log/proof/consistency?old=1&new=601", 404, "beyond-log-size"),
         ("/api/v1/log/entries/600", 404, "beyond-log-size"),
         ("/api/v1/log/entries/x", 400, "invalid-parameters"),
+        ("/api/v1/log/entries?begin=5&end=5", 400, "bad-range"),
+        ("/api/v1/log/entries?begin=0&end=4097", 400, "bad-range"),
+        ("/api/v1/log/entries?begin=10", 400, "invalid-parameters"),
+        ("/api/v1/log/entries?begin=590&end=601", 404, "beyond-log-size"),
         ("/log/v1/tile/0/1", 400, "bad-tile-path"),
         ("/log/v1/tile/0/000.p/300", 400, "bad-tile-path"),
         ("/no/such/page", 404, "not-found"),
