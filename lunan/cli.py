@@ -13,10 +13,12 @@ from lunan import demo as demo_nodes
 from lunan import node
 from lunan.alliance.cli import alliance_app
 from lunan.auth.cli import token_app, user_app
+from lunan.calendar.cli import calendar_app
 from lunan.console import DirOption, err, fail, out
 from lunan.coop.cli import tasks_app
 from lunan.crypto import note
 from lunan.exchange.cli import data_app, exchange_app
+from lunan.federation.cli_alerts import alerts_app
 from lunan.indicators.cli import indicators_app
 from lunan.log import verify
 from lunan.log.log import Log
@@ -36,6 +38,8 @@ app.add_typer(tasks_app, name="tasks")
 app.add_typer(indicators_app, name="indicators")
 app.add_typer(data_app, name="data")
 app.add_typer(exchange_app, name="exchange")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(calendar_app, name="calendar")
 
 
 @app.command()

@@ -5,7 +5,7 @@ Importing the domain packages also registers their projection tables (`lunan.eve
 
 from __future__ import annotations
 
-from lunan import coop, exchange, governance, indicators, sharing
+from lunan import calendar, coop, exchange, governance, indicators, sharing
 from lunan.events import core
 from lunan.events.registry import Registry
 
@@ -19,5 +19,6 @@ def registry() -> Registry:
             *indicators.TYPES,
             *sharing.TYPES,
             *exchange.TYPES,
+            *calendar.TYPES,
         ]
     )

@@ -415,6 +415,31 @@ def sharing_cities(
         yield SharingCities(h, directory, {c: node_parts(h, directory, c) for c in CITIES})
 
 
+def calendar_body(**changes: object) -> dict[str, Any]:
+    """2027's working-day calendar as the chair publishes it (lunan.calendar), 示例数据: 元旦
+    1–3 January, 春节 6–12 February with Saturday 13 February worked instead."""
+    days = [f"2027-01-0{d}" for d in (1, 2, 3)] + [f"2027-02-{d:02}" for d in range(6, 13)]
+    return {
+        "year": 2027,
+        "holidays": days,
+        "working_weekends": ["2027-02-13"],
+        "source": "国务院办公厅关于2027年部分节假日安排的通知（示例数据）",
+        **changes,
+    }
+
+
+def problem_document(
+    r: httpx.Response, status: int, slug: str, field: str | None = None
+) -> dict[str, Any]:
+    """The RFC 9457 problem document `r` must be: that status, type slug and field at fault."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = r.json()
+    assert body["type"] == f"urn:lunan:problem:{slug}"
+    assert body.get("field") == field, body
+    return body
+
+
 # --- a pinned clock and API clients (a TestClient per city, signed in by API token) ----------
 
 from collections.abc import Callable  # noqa: E402  (this section's own imports, kept with it)
@@ -652,6 +677,52 @@ def exchange_cities(
         yield ExchangeCities(sc, ids)
 
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
+
+from lunan.exchange import client as exchange_client  # noqa: E402
+from lunan.net.signatures import verify_request  # noqa: E402
+
+ExchangeHandler = Callable[[httpx.Request], httpx.Response]
+
+
+def wire_exchange(ex: ExchangeCities, monkeypatch: pytest.MonkeyPatch) -> list[ExchangeHandler]:
+    """Real exchange calls without a network: every city's parts know the alliance, and a
+    request to 临沂's node reaches its Provider once its signature is checked as the node's
+    middleware checks it. Append a function to the returned list to change the responses."""
+    alliance = governance_alliance(ex.sc.h, [(CHAIR, date(2021, 5, 13), date(2031, 5, 12))])
+    for city, parts in ex.sc.parts.items():
+        ex.sc.parts[city] = type(parts)(**{**parts.__dict__, "alliance": alliance})
+    provider = ex.provider()
+    origins = {m.log_verifier().name: m for m in alliance.members}
+    tamper: list[ExchangeHandler] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        def key(key_id: str) -> Ed25519PublicKey | None:
+            m = origins.get(key_id)
+            return Ed25519PublicKey.from_public_bytes(m.log_verifier().public_key) if m else None
+
+        signer = verify_request(
+            request.method,
+            str(request.url),
+            request.headers,
+            request.content,
+            key,
+            int(time.time()),
+        )
+        reply = provider.answer(
+            origins[signer].city, request.url.path.rsplit("/", 1)[1], request.content
+        )
+        response = httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+        for change in tamper:
+            response = change(response)
+        return response
+
+    monkeypatch.setattr(
+        exchange_client, "_client", lambda: httpx.Client(transport=httpx.MockTransport(handle))
+    )
+    return tamper
+
+
 # --- `lunan demo` for the browser tests (tests/e2e): start it, wait, sign in, stop ----------
 
 import os  # noqa: E402  (this section's own imports, kept with it)
@@ -750,7 +821,8 @@ def demo_sign_in(page: Page, base: str, city: str, role: Role) -> None:
     page.fill("#login-name", account(city, role))
     page.fill("#login-password", PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    # The overview; a gate-only user (检票员) is sent on to its one page, the ticket check.
+    page.wait_for_url(f"{base}/sharing/tourism" if role == Role.GATE else f"{base}/")
 
 
 def no_horizontal_scroll(page: Page) -> None:
@@ -797,3 +869,47 @@ def assert_any_interleaving_folds_the_same(
         assert capped.dump() == expected
 
     check()
+
+
+# --- a member's node as its followers see it: the real log routes, a log that can be swapped --
+
+from lunan.federation.peer import Peer  # noqa: E402  (this section's own imports, kept with it)
+from lunan.web import log_tiles, problems  # noqa: E402
+from lunan.web.api import log as log_api  # noqa: E402
+
+
+class ServedLog:
+    """A member's node serving its log through the node's own log routes (in-process), and a
+    follower's `peer` of it. `serve(other)` swaps the log behind the same URL: the member's key
+    signing another history (see `rewritten_log`) is what a fork looks like."""
+
+    def __init__(self, log: Log) -> None:
+        self.app = FastAPI()
+        self.app.state.log = log
+        self.app.state.federation = None
+        problems.install(self.app)
+        self.app.include_router(log_tiles.router)
+        self.app.include_router(log_api.router)
+        self.peer = Peer("http://member.test")
+        self.peer.client.close()
+        self.peer.client = TestClient(self.app, base_url="http://member.test")
+
+    def serve(self, log: Log) -> None:
+        self.app.state.log = log
+
+    def close(self) -> None:
+        self.peer.close()
+
+
+def rewritten_log(directory: Path, member: Log, new_entries: Sequence[bytes]) -> Log:
+    """`member`'s log rewritten behind the alliance's back, in a node of its own: another
+    first entry, then `new_entries`, every checkpoint signed with the member's key (as a member
+    restored from a wrong backup, or whose key leaked, would sign them)."""
+    make_node(directory, origin=member.signer.name)
+    engine = node.open_database(directory, node.load_config(directory))
+    with engine.begin() as conn:
+        for table in (schema.log_entries, schema.log_tiles, schema.log_checkpoints):
+            conn.execute(table.delete().where(table.c.log_id == node.OWN_LOG_ID))
+    log = Log(engine, node.OWN_LOG_ID, member.signer)
+    log.append([b'{"rewritten":true}', *new_entries])
+    return log

@@ -1,5 +1,6 @@
 """Roles and what each may do. A role is a fixed bundle of permissions: the alliance's working
-rules name five kinds of people, not arbitrary grants, so there is nothing to configure."""
+rules name five kinds of people, and the tourism 同城化 adds a sixth (ticket-gate staff, who
+only check visitors) — not arbitrary grants, so there is nothing to configure."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ class Role(StrEnum):
     OFFICER = "officer"
     AUDITOR = "auditor"
     VIEWER = "viewer"
+    GATE = "gate"
 
 
 ROLE_LABELS: dict[Role, tuple[str, str]] = {
@@ -20,6 +22,7 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
     Role.OFFICER: ("部门业务员", "Department officer"),
     Role.AUDITOR: ("审计员", "Auditor"),
     Role.VIEWER: ("访客", "Viewer"),
+    Role.GATE: ("检票员", "Ticket gate"),
 }
 
 
@@ -36,6 +39,9 @@ class Permission(StrEnum):
     PUBLISH_INDICATORS = "indicators.publish"
     # Data sharing.
     MANAGE_DATA = "data.manage"
+    # The tourism gate's check (lunan.apps.tourism.gate): what a visitor pays, asked of the
+    # member cities through the exchange. Signing in needs no permission.
+    TOURISM_CHECK = "tourism.check"
 
 
 # Who does the work in a department (officer) reports and publishes; the coordinators of the
@@ -46,6 +52,7 @@ _OFFICER = frozenset(
         Permission.REPORT_TASKS,
         Permission.PUBLISH_INDICATORS,
         Permission.MANAGE_DATA,
+        Permission.TOURISM_CHECK,
     }
 )
 _COORDINATOR = _OFFICER | {Permission.MANAGE_TASKS, Permission.MANAGE_GOVERNANCE}
@@ -56,6 +63,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OFFICER: _OFFICER,
     Role.AUDITOR: frozenset({Permission.READ}),
     Role.VIEWER: frozenset({Permission.READ}),
+    # Ticket-gate staff (检票员) check visitors and do nothing else: no reading the ledger,
+    # meetings or data sharing, no data.manage.
+    Role.GATE: frozenset({Permission.TOURISM_CHECK}),
 }
 
 

@@ -89,12 +89,18 @@ def configure_service(
     table: str | None = None,
     columns: Mapping[str, str] | None = None,
     timeout: float | None = None,
+    factory: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> adapters.ServiceConfig:
-    """Say where the service of this city's entry `code` reads its data (checked first)."""
+    """Say where the service of this city's entry `code` reads its data (checked first; a
+    python adapter's factory is imported and called with `options`)."""
     _check_user(parts, user)
     dataset = own_entry(parts, code)
     config: dict[str, Any] = {}
-    if adapter != "table":
+    if adapter == "python":
+        config["factory"] = factory or ""
+        config["options"] = dict(options or {})
+    elif adapter != "table":
         config["url"] = url or ""
     if table is not None:
         config["table"] = table
@@ -110,7 +116,7 @@ def configure_service(
         servable = [f.name for f in dataset.fields if f.category != NOT_SHARED]
         adapters.check_config(adapter, config, servable)
     except adapters.ConfigError as e:
-        raise Invalid(str(e), "url") from e
+        raise Invalid(str(e), "factory" if adapter == "python" else "url") from e
     return adapters.save_config(
         parts.projector.engine, dataset.service, dataset.id, adapter, config
     )

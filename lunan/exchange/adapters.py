@@ -19,16 +19,23 @@ than the agreement permits.
 
 Three come with the node, chosen per service in `data_services` (`lunan data configure`):
 `table` (rows imported with `lunan data import`), `sql` (a table of another database, opened
-read-only, parameterised queries only) and `http` (GET an upstream with the params).
+read-only, parameterised queries only) and `http` (GET an upstream with the params). A fourth,
+`python`, plugs in a city's own code: its configuration names a factory `module:callable`,
+importable by the node, which is called with the city's options (a JSON object) and returns an
+Adapter (see `load_factory`; lunan.exchange.example_adapter is a complete example).
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib
+import inspect
 import json
+import math
+import re
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -44,8 +51,8 @@ from lunan.clock import now_shanghai
 from lunan.events.context import dumps, loads
 from lunan.storage.schema import data_rows, data_services
 
-AdapterKind = Literal["table", "sql", "http"]
-ADAPTERS: tuple[AdapterKind, ...] = ("table", "sql", "http")
+AdapterKind = Literal["table", "sql", "http", "python"]
+ADAPTERS: tuple[AdapterKind, ...] = ("table", "sql", "http", "python")
 HTTP_TIMEOUT = 3.0
 _PG_READ_ONLY = "-c default_transaction_read_only=on"
 
@@ -295,6 +302,123 @@ class HttpAdapter:
         return rows[:limit]
 
 
+# --- python: a city's own code --------------------------------------------------------------------
+
+_FACTORY = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
+Factory = Callable[[dict[str, Any]], Any]
+
+
+def _json_value(value: object) -> bool:
+    """A value the answer can carry as it is: text, a whole number, a finite number, a truth
+    value or nothing."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int | bool)
+
+
+def _line(error: BaseException) -> str:
+    """An exception as one line: its type, and the first line of its message."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def load_factory(spec: str) -> Factory:
+    """The callable `spec` names ("package.module:callable", the callable may be dotted, e.g.
+    "module:Class.create"), imported now. ConfigError, saying what is wrong, if it cannot be."""
+    if not _FACTORY.match(spec):
+        raise ConfigError(
+            f"--factory 须为“模块:可调用对象” must be 'module:callable', e.g. "
+            f"lunan.exchange.example_adapter:make, not {spec!r}"
+        )
+    module_name, _, attribute = spec.partition(":")
+    try:
+        found: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        raise ConfigError(
+            f"找不到模块 no module {e.name or module_name!r}: is it installed in the node's "
+            "Python environment (or on its PYTHONPATH)?"
+        ) from None
+    except Exception as e:  # the module's own code failed while being imported
+        raise ConfigError(
+            f"导入模块{module_name}出错 importing {module_name} failed: {_line(e)}"
+        ) from None
+    for name in attribute.split("."):
+        if not hasattr(found, name):
+            raise ConfigError(f"{module_name}中没有{attribute} {module_name} has no {attribute!r}")
+        found = getattr(found, name)
+    if not callable(found):
+        raise ConfigError(f"{spec}不可调用 {spec} is not callable")
+    factory: Factory = found
+    return factory
+
+
+def _python_adapter(spec: str, options: Mapping[str, Any]) -> PythonAdapter:
+    """Load the factory, call it with the options and check what it returns (ConfigError)."""
+    factory = load_factory(spec)
+    try:
+        made = factory(dict(options))
+    except ConfigError:
+        raise
+    except Exception as e:
+        raise ConfigError(f"{spec}出错 {spec} raised {_line(e)}") from None
+    fetch = getattr(made, "fetch", None)
+    if not callable(fetch):
+        raise ConfigError(
+            f"{spec}的返回值没有fetch方法 {spec} returned {type(made).__name__}, not an adapter "
+            "(an object with fetch(params, fields, row_filter, limit))"
+        )
+    try:
+        inspect.signature(fetch).bind({}, [], {}, 1)
+    except TypeError:
+        raise ConfigError(
+            f"{spec}返回的fetch参数不对 the fetch of what {spec} returned must take "
+            "(params, fields, row_filter, limit)"
+        ) from None
+    except ValueError:  # no signature to inspect (a builtin): it will be tried when called
+        pass
+    return PythonAdapter(spec, made)
+
+
+class PythonAdapter:
+    """A city's own adapter, made by its factory: any exception it raises becomes an
+    AdapterError (its type only: a message could quote the request), and what it returns is
+    checked to be a list of rows with plain values before the provider sees it."""
+
+    def __init__(self, spec: str, adapter: Adapter) -> None:
+        self.spec = spec
+        self.adapter = adapter
+
+    def fetch(
+        self,
+        params: Mapping[str, str],
+        fields: Sequence[str],
+        row_filter: Mapping[str, Sequence[str]],
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        try:
+            rows = self.adapter.fetch(params, fields, row_filter, limit)
+        except AdapterError:
+            raise
+        except Exception as e:
+            raise AdapterError(f"python source {self.spec}: raised {type(e).__name__}") from None
+        if not isinstance(rows, list | tuple):
+            raise AdapterError(
+                f"python source {self.spec}: returned {type(rows).__name__}, not a list of rows"
+            )
+        out: list[dict[str, Any]] = []
+        for row in rows[:limit]:
+            if not isinstance(row, Mapping) or not all(isinstance(k, str) for k in row):
+                raise AdapterError(f"python source {self.spec}: a row is not a dict of fields")
+            plain = {k: _plain(v) for k, v in row.items()}
+            if not all(_json_value(v) for v in plain.values()):
+                raise AdapterError(
+                    f"python source {self.spec}: values must be str, int, float, bool or None"
+                )
+            out.append(plain)
+        return out
+
+
 # --- configuration: data_services -----------------------------------------------------------------
 
 
@@ -310,6 +434,8 @@ class ServiceConfig:
         """One line for people: the adapter and where it reads, without any password."""
         if self.adapter == "table":
             return "table: imported rows"
+        if self.adapter == "python":  # not the options: they may hold a password
+            return f"python: {self.config.get('factory', '')}"
         url = self.config.get("url", "")
         shown = make_url(url).render_as_string(hide_password=True) if self.adapter == "sql" else url
         table_name = self.config.get("table")
@@ -365,18 +491,37 @@ def check_config(adapter: AdapterKind, config: Mapping[str, Any], fields: Sequen
         parts = urlsplit(str(config.get("url", "")))
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError("HTTP适配器需要 --url http(s)://… the http adapter needs an http URL")
+    elif adapter == "python":
+        if not config.get("factory"):
+            raise ConfigError(
+                "python适配器需要 --factory 模块:可调用对象 the python adapter needs "
+                "--factory module:callable"
+            )
+        # Imported and called now, so that a mistake shows at configure time, not at a call.
+        _python_adapter(str(config["factory"]), _options(config))
+
+
+def _options(config: Mapping[str, Any]) -> dict[str, Any]:
+    options = config.get("options", {})
+    if not isinstance(options, dict):
+        raise ConfigError("--options 须为JSON对象 must be a JSON object")
+    return options
 
 
 def build(
     engine: Engine, config: ServiceConfig, dataset_code: str, key_field: str | None
 ) -> Adapter:
-    """The adapter a configuration describes. `engine` is the node's, for the table adapter."""
+    """The adapter a configuration describes. `engine` is the node's, for the table adapter.
+    ConfigError when it cannot be made (for a python adapter: anything going wrong while its
+    factory is imported and called)."""
     if config.adapter == "table":
         return TableAdapter(engine, dataset_code, key_field)
     if config.adapter == "sql":
         return SqlAdapter(
             config.config["url"], config.config["table"], config.config.get("columns")
         )
+    if config.adapter == "python":
+        return _python_adapter(str(config.config.get("factory", "")), _options(config.config))
     return HttpAdapter(config.config["url"], float(config.config.get("timeout", HTTP_TIMEOUT)))
 
 

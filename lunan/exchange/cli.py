@@ -63,7 +63,10 @@ def import_(
 def configure(
     directory: DirOption,
     entry: EntryOption,
-    adapter: Annotated[str, typer.Option("--adapter", help="table (imported rows), sql or http.")],
+    adapter: Annotated[
+        str,
+        typer.Option("--adapter", help="table (imported rows), sql, http or python (own code)."),
+    ],
     url: Annotated[
         str | None,
         typer.Option(
@@ -82,19 +85,41 @@ def configure(
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="http: seconds (default 3).", min=0.1)
     ] = None,
+    factory: Annotated[
+        str | None,
+        typer.Option(
+            "--factory",
+            help="python: the factory module:callable, importable by the node, e.g. "
+            "lunan.exchange.example_adapter:make.",
+        ),
+    ] = None,
+    options: Annotated[
+        str | None,
+        typer.Option("--options", help="python: JSON object passed to the factory."),
+    ] = None,
 ) -> None:
-    """Choose where the entry's service reads its data; a SQL source is tried once first."""
+    """Choose where the entry's service reads its data; a SQL source is tried once first, a
+    python factory is imported and called once first."""
     if adapter not in adapters.ADAPTERS:
-        fail(f"--adapter 须为 table、sql 或 http, not {adapter!r}", 2)
+        fail(f"--adapter 须为 table、sql、http 或 python, not {adapter!r}", 2)
     mapping = None
     if columns is not None:
         try:
             mapping = actions.parse_params(columns)
         except Invalid:
             fail('--columns 须为JSON对象 must be a JSON object {"field": "column"}', 2)
+    settings: dict[str, object] = {}
+    if options is not None:
+        try:
+            parsed = json.loads(options)
+        except json.JSONDecodeError as e:
+            fail(f"--options 须为JSON对象 must be a JSON object: {e.msg}", 2)
+        if not isinstance(parsed, dict):
+            fail('--options 须为JSON对象 must be a JSON object, e.g. \'{"path": "…"}\'', 2)
+        settings = parsed
     with opened_node(directory, {client.ExchangeUnavailable: 3}) as parts:
         config = actions.configure_service(
-            parts, None, entry, adapter, url, table, mapping, timeout
+            parts, None, entry, adapter, url, table, mapping, timeout, factory, settings
         )
     say(f"已配置 configured {config.service} ({entry}): {config.describe()}")
 

@@ -45,7 +45,13 @@ class Progress:
 
 
 def open_alert(engine: Engine, origin: str, kind: str) -> bool:
-    q = select(alerts.c.id).where(alerts.c.origin == origin, alerts.c.kind == kind).limit(1)
+    """Whether an alert of this kind about `origin` is open: not yet resolved by an operator
+    (lunan.federation.alerts). A resolved alert is history and stops nothing."""
+    q = (
+        select(alerts.c.id)
+        .where(alerts.c.origin == origin, alerts.c.kind == kind, alerts.c.resolved_at.is_(None))
+        .limit(1)
+    )
     with engine.connect() as c:
         return c.execute(q).first() is not None
 
@@ -77,6 +83,8 @@ class Follower:
 
     @property
     def stopped(self) -> bool:
+        """While a fork alert about the member is open. Once an operator resolves it the
+        follower tries again: a log that still conflicts with our copy raises a new alert."""
         return open_alert(self.engine, self.origin, FORK)
 
     def sync(

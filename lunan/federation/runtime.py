@@ -21,6 +21,7 @@ from lunan import node
 from lunan.alliance import config as alliance_config
 from lunan.clock import now_shanghai
 from lunan.crypto import note
+from lunan.federation import alerts as alert_queries
 from lunan.federation import cosigned
 from lunan.federation.follower import FORK, Follower, ForkDetected, open_alert, raise_alert
 from lunan.federation.peer import Peer
@@ -29,7 +30,7 @@ from lunan.log import Log
 from lunan.log.store import TreeStore
 from lunan.log.witness import Witness
 from lunan.net import signatures
-from lunan.storage.schema import alerts, logs
+from lunan.storage.schema import logs
 
 ALLIANCE_FILE = "alliance.json"
 MAX_BACKOFF = 30.0
@@ -280,16 +281,15 @@ class Federation:
 
 
 def list_alerts(engine: Engine, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest alerts, newest last."""
-    q = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
-    with engine.connect() as c:
-        return [
-            {
-                "origin": r.origin,
-                "kind": r.kind,
-                "detail": r.detail,
-                "created_at": r.created_at,
-                "stopped_following": r.kind == FORK,
-            }
-            for r in reversed(list(c.execute(q)))
-        ]
+    """The newest open alerts, newest last: a resolved one is history (lunan alerts list)."""
+    return [
+        {
+            "id": a.id,
+            "origin": a.origin,
+            "kind": a.kind,
+            "detail": a.detail,
+            "created_at": a.created_at,
+            "stopped_following": a.stops_following,
+        }
+        for a in alert_queries.list_alerts(engine, alert_queries.OPEN, limit=limit)
+    ]

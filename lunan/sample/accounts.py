@@ -1,4 +1,5 @@
-"""The demo's accounts: one per role in each city, all with the same published password.
+"""The demo's accounts: one per role in each city, all with the same published password
+(`linyi-coordinator`, …, and the gate-only `linyi-gate` of a ticket office).
 
 A demo on 127.0.0.1 only; a real node creates its users with `lunan user add`, which generates
 a password per person.

@@ -2,10 +2,11 @@
 
 Anything that combines logs or depends on the day is worked out here, when asked, never stored:
 a request's state (its decision is in the provider's log, its withdrawal in the requester's),
-its deadline in working days and whether it is overdue, and an agreement's status on a given
-day (revoked, suspended, expired, not yet valid, active). The exchange (lunan.exchange) and the
-tourism gate rely on these names: `dataset_by_service`, `dataset_by_code`, `datasets`,
-`agreement`, `agreements`, `requests`, `active_agreement`.
+its deadline in working days (by the alliance's calendar, lunan.calendar) and whether it is
+overdue, and an agreement's status on a given day (revoked, suspended, expired, not yet valid,
+active). The exchange (lunan.exchange) and the tourism gate rely on these names:
+`dataset_by_service`, `dataset_by_code`, `datasets`, `agreement`, `agreements`, `requests`,
+`active_agreement`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, select
 
+from lunan.calendar.queries import work_calendar
 from lunan.clock import SHANGHAI
 from lunan.events.context import loads
 from lunan.events.tables import p_nodes
@@ -29,7 +31,7 @@ from lunan.sharing.tables import (
     p_sharing_refusals,
     p_sharing_requests,
 )
-from lunan.sharing.workdays import DEADLINE_WORKING_DAYS, add_working_days, working_days_between
+from lunan.sharing.workdays import DEADLINE_WORKING_DAYS, WorkCalendar
 
 AgreementStatus = Literal["active", "suspended", "revoked", "expired", "not-yet-valid"]
 AGREEMENT_STATUSES: tuple[AgreementStatus, ...] = (
@@ -363,6 +365,9 @@ class RequestView(BaseModel):
     filed_at: str
     received_on: dt.date
     due: dt.date  # the provider's reply is due by the end of this day
+    # The count to `due` crosses a year with neither a built-in nor a published calendar,
+    # counted Monday to Friday only (按周一至周五估算): `due` may move once it is published.
+    deadline_estimated: bool
     working_days_left: int  # until `due`, from the day asked about; negative when late
     overdue: bool  # still pending after `due`
     status: RequestStatus
@@ -391,10 +396,11 @@ def _request_view(
     decision: tuple[str, str, str, str] | None,
     today: dt.date,
     working_days: int | None,
+    calendar: WorkCalendar,
 ) -> RequestView:
     received = dt.date.fromisoformat(r.received_on)
     code, name, entry_days = sets.get(r.dataset, ("", "", DEADLINE_WORKING_DAYS))
-    due = add_working_days(received, working_days or entry_days)
+    due = calendar.add_working_days(received, working_days or entry_days)
     status: RequestStatus
     if decision is not None:
         status = "approved" if decision[0] == "approved" else "refused"
@@ -424,7 +430,8 @@ def _request_view(
         filed_at=r.filed_time,
         received_on=received,
         due=due,
-        working_days_left=working_days_between(today, due),
+        deadline_estimated=calendar.estimated(received, due),
+        working_days_left=calendar.working_days_between(today, due),
         overdue=status == "pending" and today > due,
         status=status,
         decision=decision[1] if decision else None,
@@ -444,7 +451,11 @@ def _request_views(
     q = select(d.id, d.code, d.name, d.response_working_days)
     q = q.where(d.id.in_({r.dataset for r in rows}))
     sets = {e.id: (e.code, e.name, e.response_working_days) for e in conn.execute(q)}
-    views = [_request_view(r, names, sets, decided.get(r.id), today, working_days) for r in rows]
+    calendar = work_calendar(conn)  # built-in years, overridden by those the chair published
+    views = [
+        _request_view(r, names, sets, decided.get(r.id), today, working_days, calendar)
+        for r in rows
+    ]
     views.sort(key=lambda v: id_key(v.id))
     return views
 

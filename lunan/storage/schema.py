@@ -83,7 +83,9 @@ cosignatures = Table(
     Column("timestamp", BigInteger, nullable=False),
 )
 
-# Problems with a member's log that an operator must see: fork evidence above all.
+# Problems with a member's log that an operator must see: fork evidence above all. An alert is
+# open until an operator resolves it (lunan.federation.alerts): who, when, through what
+# (`cli` or `web`) and a note of what was found and decided. Nothing here is ever deleted.
 alerts = Table(
     "alerts",
     metadata,
@@ -93,6 +95,10 @@ alerts = Table(
     Column("detail", Text, nullable=False),
     Column("evidence", Text, nullable=False),
     Column("created_at", Text, nullable=False),
+    Column("resolved_at", Text),
+    Column("resolved_by", Text),
+    Column("resolved_via", Text),
+    Column("resolution_note", Text),
 )
 
 # --- people and access (node-local, never replicated) ---

@@ -18,6 +18,8 @@ from lunan.sharing import reactor
 from lunan.web import exchange as exchange_web
 from lunan.web import federation as federation_routes
 from lunan.web import log_tiles, pages, problems
+from lunan.web.api import alerts as alerts_api
+from lunan.web.api import calendar as calendar_api
 from lunan.web.api import events as events_api
 from lunan.web.api import exchange as exchange_api
 from lunan.web.api import governance as governance_api
@@ -88,7 +90,9 @@ def create_app(
     app.include_router(exchange_web.router)
     app.include_router(exchange_api.router)
     app.include_router(tourism_api.router)
+    app.include_router(calendar_api.router)
     app.include_router(federation_routes.router)
+    app.include_router(alerts_api.router)
     if federation is not None:
         federation_routes.install(app, federation)
 

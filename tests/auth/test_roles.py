@@ -17,10 +17,12 @@ EXPECTED = {
         P.MANAGE_GOVERNANCE,
         P.PUBLISH_INDICATORS,
         P.MANAGE_DATA,
+        P.TOURISM_CHECK,
     },
-    Role.OFFICER: {P.READ, P.REPORT_TASKS, P.PUBLISH_INDICATORS, P.MANAGE_DATA},
+    Role.OFFICER: {P.READ, P.REPORT_TASKS, P.PUBLISH_INDICATORS, P.MANAGE_DATA, P.TOURISM_CHECK},
     Role.AUDITOR: {P.READ},
     Role.VIEWER: {P.READ},
+    Role.GATE: {P.TOURISM_CHECK},
 }
 
 
@@ -51,6 +53,7 @@ def test_permission_values_are_the_documented_strings() -> None:
         "governance.manage",
         "indicators.publish",
         "data.manage",
+        "tourism.check",
     ]
 
 
@@ -59,6 +62,15 @@ def test_every_role_has_a_chinese_and_an_english_label() -> None:
     assert ROLE_LABELS[Role.COORDINATOR] == ("工作专班联络员", "Coordinator")
     assert ROLE_LABELS[Role.OFFICER] == ("部门业务员", "Department officer")
     assert label(Role.AUDITOR) == "审计员 Auditor"
+    assert label(Role.GATE) == "检票员 Ticket gate"
+
+
+def test_the_gate_only_checks_tickets_and_whoever_checked_before_still_does() -> None:
+    assert ROLE_PERMISSIONS[Role.GATE] == {P.TOURISM_CHECK}
+    checkers = [r for r in Role if user(r).can(P.TOURISM_CHECK)]
+    assert checkers == [Role.ADMIN, Role.COORDINATOR, Role.OFFICER, Role.GATE]
+    # Everyone who could check before (data.manage) still can.
+    assert all(user(r).can(P.TOURISM_CHECK) for r in Role if user(r).can(P.MANAGE_DATA))
 
 
 def test_a_disabled_user_can_do_nothing() -> None:

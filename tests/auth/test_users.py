@@ -109,7 +109,7 @@ def test_an_unknown_role_is_refused_listing_the_valid_ones(engine: Engine) -> No
     with pytest.raises(AuthError) as e:
         users.add_user(engine, LINYI, "wang.fang", "superuser")
     assert str(e.value) == (
-        "unknown role 'superuser': choose one of admin, coordinator, officer, auditor, viewer"
+        "unknown role 'superuser': choose one of admin, coordinator, officer, auditor, viewer, gate"
     )
 
 

@@ -107,7 +107,13 @@ def test_signing_in_sets_an_http_only_cookie_and_returns_the_csrf_token(
         "city": "371300",
         "display_name": "",
         "disabled": False,
-        "permissions": ["data.manage", "indicators.publish", "read", "tasks.report"],
+        "permissions": [
+            "data.manage",
+            "indicators.publish",
+            "read",
+            "tasks.report",
+            "tourism.check",
+        ],
     }
     me = client.get("/api/v1/me")
     assert me.status_code == 200 and me.json() == body

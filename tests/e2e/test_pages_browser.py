@@ -32,6 +32,13 @@ def test_each_role_signs_in_and_sees_only_what_it_may_do(
         context.clear_cookies()
         sign_in(page, demo.chair, LINYI, role)
         expect(page.locator(".site-tools .me")).to_contain_text(ROLE_LABELS[role][0])
+        if role == Role.GATE:
+            # 检票员: the ticket check is its one page; the ledger is not for it.
+            expect(page.locator("#form-gate")).to_be_visible()
+            expect(page.locator(".site-nav a")).to_have_text(["旅游核验", "联盟账本"])
+            response = page.goto(f"{demo.chair}/tasks")
+            assert response is not None and response.status == 403
+            continue
         page.goto(f"{demo.chair}/tasks")
         expect(page.locator("#task-table tbody tr").first).to_be_visible()
         may_register = role in (Role.ADMIN, Role.COORDINATOR)

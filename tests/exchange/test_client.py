@@ -4,62 +4,34 @@ it to `Provider.answer`): both sides' records, the response check, what is raise
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from factories import CHAIR, ExchangeCities, governance_alliance, residents_csv, user_of
+from factories import (
+    CHAIR,
+    ExchangeCities,
+    ExchangeHandler,
+    residents_csv,
+    user_of,
+    wire_exchange,
+)
 from sqlalchemy import select
 
 from lunan.events.errors import Forbidden, NotFound
 from lunan.exchange import actions, client, nonces
 from lunan.exchange.tables import p_exchange_received, p_exchange_served
-from lunan.net.signatures import verify_request
 
 ZAOZHUANG, JINING = "370400", "370800"
-Handler = Callable[[httpx.Request], httpx.Response]
+Handler = ExchangeHandler
 
 
 @pytest.fixture
 def wired(ex: ExchangeCities, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Handler]]:
     """Every city's parts know the alliance; requests to 临沂's URL reach its Provider after
     their signature is checked. Append a function to the yielded list to change responses."""
-    alliance = governance_alliance(ex.sc.h, [(CHAIR, dt.date(2021, 5, 13), dt.date(2031, 5, 12))])
-    for city, parts in ex.sc.parts.items():
-        ex.sc.parts[city] = type(parts)(**{**parts.__dict__, "alliance": alliance})
-    provider = ex.provider()
-    origins = {m.log_verifier().name: m for m in alliance.members}
-    tamper: list[Handler] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        def key(key_id: str) -> Ed25519PublicKey | None:
-            m = origins.get(key_id)
-            return Ed25519PublicKey.from_public_bytes(m.log_verifier().public_key) if m else None
-
-        signer = verify_request(
-            request.method,
-            str(request.url),
-            request.headers,
-            request.content,
-            key,
-            int(time.time()),
-        )
-        reply = provider.answer(
-            origins[signer].city, request.url.path.rsplit("/", 1)[1], request.content
-        )
-        response = httpx.Response(reply.status, headers=reply.headers, content=reply.body)
-        for change in tamper:
-            response = change(response)
-        return response
-
-    monkeypatch.setattr(
-        client, "_client", lambda: httpx.Client(transport=httpx.MockTransport(handle))
-    )
-    yield tamper
+    yield wire_exchange(ex, monkeypatch)
 
 
 def received(ex: ExchangeCities) -> list[dict[str, object]]:

@@ -17,6 +17,10 @@ comes back:
   `checked=False` and a reason naming the city that could not be asked. Never a 500, never a
   guess (the registry's `quote` gives the full price to anyone not confirmed).
 
+A node's gate is the gate of its own city's attractions: `check` refuses an attraction of
+another city (`AttractionElsewhere`, a 422 naming that city) before anything is asked, since
+that city's own node runs its gates. An unknown attraction is a plain 422 (`Invalid`).
+
 `decide` is the rule with the asking passed in as a function (tests call it without a network);
 `check` wires it to a node.
 """
@@ -45,6 +49,7 @@ __all__ = [
     "Answer",
     "Ask",
     "Asked",
+    "AttractionElsewhere",
     "Check",
     "CouldNotAsk",
     "check",
@@ -62,6 +67,25 @@ DEFAULT_TIMEOUT = 3.0  # seconds per member: a queue at the gate waits at most t
 Answer = Literal["是", "否"]
 
 _log = logging.getLogger(__name__)
+
+
+class AttractionElsewhere(Invalid):
+    """The attraction is in another city than this node's: its own city's node checks its
+    visitors. `city` is the attraction's city code."""
+
+    slug = "attraction-not-in-this-city"
+    title = "景点不在本市 Attraction not in this city"
+
+    def __init__(self, attraction_code: str, city: str, own_city: str) -> None:
+        a = attraction(attraction_code)
+        name, own = city_label(city), city_label(own_city)
+        super().__init__(
+            f"景点“{a.name}”（{a.code}）在{name}，不在本节点所在的{own}：请在{name}的节点核验 "
+            f"the attraction {a.name} ({a.code}) is in {name} ({city}), not in this node's city "
+            f"{own} ({own_city}): check its visitors on {name}'s node",
+            field="attraction",
+        )
+        self.city = city
 
 
 class CouldNotAsk(Exception):
@@ -187,9 +211,20 @@ def check(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Check:
     """The gate's check on this node (see the module doc); `actor_id` is the gate's user, whom
-    the exchange records only as a salted hash."""
+    the exchange records only as a salted hash.
+
+    Raises AttractionElsewhere (422) for an attraction of another city, before the ID number is
+    looked at or anyone is asked; otherwise as `decide`.
+    """
+    own = parts.config.city
+    try:
+        found = attraction(attraction_code)
+    except UnknownCode as e:
+        raise Invalid(str(e), field="attraction") from None
+    if found.city != own:
+        raise AttractionElsewhere(found.code, found.city, own)
     ask = node_asker(parts, actor_id, timeout)
-    return decide(attraction_code, id_number, members_of(parts), parts.config.city, ask, city)
+    return decide(attraction_code, id_number, members_of(parts), own, ask, city)
 
 
 def node_asker(parts: NodeParts, actor_id: str, timeout: float) -> Ask:

@@ -1,8 +1,10 @@
 """Tourism 同城化: the registry of scenic areas, attractions and red routes, and the ticket gate.
 
-Reads need any signed-in user (Permission.READ). The gate's check asks other member cities
-through the exchange on this node's agreements, so it needs Permission.MANAGE_DATA and a user of
-this node's own city (a ticket office acts for its city only).
+Reads need a signed-in user holding Permission.READ or Permission.TOURISM_CHECK (a gate-only
+user, role `gate`, reads the attractions it checks). The gate's check asks other member cities
+through the exchange on this node's agreements, so it needs Permission.TOURISM_CHECK and a user
+of this node's own city (a ticket office acts for its city only), at an attraction of this
+city: another city's attraction is a 422 `attraction-not-in-this-city` naming that city.
 
 The ID number a gate sends is used for the check and forgotten: it is not stored, not logged,
 and not repeated in any answer, including a 422 for an invalid number.
@@ -19,14 +21,31 @@ from lunan.apps.divisions import CITIES, county_name
 from lunan.apps.tourism import gate, registry
 from lunan.auth.roles import Permission
 from lunan.auth.users import User
-from lunan.auth.web import require
+from lunan.auth.web import CurrentUser, require
 from lunan.events.errors import Forbidden, NotFound
 from lunan.services import NodeParts
+from lunan.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1/apps/tourism", tags=["tourism"])
 
-Reader = Annotated[User, Depends(require(Permission.READ))]
-Gatekeeper = Annotated[User, Depends(require(Permission.MANAGE_DATA))]
+
+def registry_reader(user: CurrentUser) -> User:
+    """A dependency: a user who may read the registry — anyone with READ, and the gate's users
+    (TOURISM_CHECK), who look up the codes of the attractions they check."""
+    if user.can(Permission.READ) or user.can(Permission.TOURISM_CHECK):
+        return user
+    raise Problem(
+        403,
+        "forbidden",
+        "无权操作 Forbidden",
+        f"user {user.name!r} ({user.role.value}) lacks the permission "
+        f"{Permission.READ.value!r}: ask your node's administrator",
+        permission=Permission.READ.value,
+    )
+
+
+Reader = Annotated[User, Depends(registry_reader)]
+Gatekeeper = Annotated[User, Depends(require(Permission.TOURISM_CHECK))]
 CityQuery = Annotated[
     str | None, Query(pattern=r"^\d{6}$", description="member city code, e.g. 370800")
 ]
@@ -225,9 +244,11 @@ def routes(_user: Reader) -> list[RouteOut]:
 def check(request: Request, user: Gatekeeper, body: CheckIn) -> CheckOut:
     """The price to charge this visitor and why (see lunan.apps.tourism.gate).
 
-    422 for an unknown attraction, an invalid ID number (without repeating it) or a city that
-    is not a member; a member that cannot be asked gives the full price with `checked: false`.
-    A plain `def`: the exchange calls block, so FastAPI runs this in its thread pool.
+    422 for an unknown attraction, an attraction of another city (`attraction-not-in-this-city`,
+    with that `city`: its own node checks it), an invalid ID number (without repeating it) or a
+    city that is not a member; a member that cannot be asked gives the full price with
+    `checked: false`. A plain `def`: the exchange calls block, so FastAPI runs this in its
+    thread pool.
     """
     parts: NodeParts = request.app.state.parts
     if user.city != parts.config.city:
@@ -236,5 +257,10 @@ def check(request: Request, user: Gatekeeper, body: CheckIn) -> CheckOut:
             f"{gate.city_label(parts.config.city)}的闸机核验 user {user.name!r} belongs to "
             f"{user.city} and cannot check visitors for {parts.config.city}'s gates"
         )
-    result = gate.check(parts, body.attraction, body.id_number, body.city, actor_id=user.name)
+    try:
+        result = gate.check(parts, body.attraction, body.id_number, body.city, actor_id=user.name)
+    except gate.AttractionElsewhere as e:
+        raise Problem(
+            e.status, e.slug, e.title, e.message, field="attraction", city=e.city
+        ) from None
     return _check_out(result)

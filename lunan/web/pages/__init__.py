@@ -15,6 +15,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from lunan.auth.roles import Permission
+
 
 def install(app: FastAPI) -> None:
     """Mount /static and the page routes, and answer page errors with pages."""
@@ -36,6 +38,10 @@ def install(app: FastAPI) -> None:
 
     app.mount("/static", StaticFiles(directory=render.STATIC), name="static")
     deps.install_handlers(app)
-    render.add_nav(render.NavItem("sharing", "/sharing", "数据共享"), before="chain")
+    # A gate-only user (TOURISM_CHECK, no READ) sees the area as its one page, the ticket check.
+    gate = render.NavItem(
+        "sharing", "/sharing/tourism", "旅游核验", permission=Permission.TOURISM_CHECK
+    )
+    render.add_nav(render.NavItem("sharing", "/sharing", "数据共享", fallback=gate), before="chain")
     for module in (account, i18n, overview, ledger, meetings, agreements, sharing, chain, node):
         app.include_router(module.router)

@@ -42,10 +42,15 @@ class Alert:
     detail: str
     evidence: str  # JSON as stored, shown pretty
     created_at: str
+    resolved_at: str | None = None  # an operator looked and resolved it (lunan alerts resolve)
 
     @property
     def fork(self) -> bool:
         return self.kind == FORK
+
+    @property
+    def open_fork(self) -> bool:
+        return self.fork and self.resolved_at is None
 
 
 @dataclass
@@ -79,7 +84,7 @@ class LogStatus:
     @property
     def state(self) -> tuple[str, str]:
         """(colour class, zh label) of the log's health, worst first."""
-        if any(a.fork for a in self.alerts):
+        if any(a.open_fork for a in self.alerts):
             return "red", "分叉告警"
         if not self.following:
             return "red", "已停止跟随"
@@ -101,7 +106,8 @@ def _alerts(engine: Engine) -> list[Alert]:
     q = select(alerts).order_by(alerts.c.id.desc()).limit(100)
     with engine.connect() as conn:
         return [
-            Alert(r.origin, r.kind, r.detail, r.evidence, r.created_at) for r in conn.execute(q)
+            Alert(r.origin, r.kind, r.detail, r.evidence, r.created_at, r.resolved_at)
+            for r in conn.execute(q)
         ]
 
 
@@ -235,6 +241,7 @@ def chain_page(request: Request, _looking: Looking) -> HTMLResponse:
             "logs": statuses,
             "quorum": parts.alliance.quorum_size() if parts.alliance is not None else None,
             "forks": [(a, _pretty(a.evidence)) for a in forks],
+            "open_forks": any(a.open_fork for a in forks),
             "other_alerts": [a for a in _alerts(engine) if not a.fork][:20],
             "rejected": events(engine, status="rejected", limit=20),
             "rejected_total": rejected_count(engine),

@@ -92,6 +92,7 @@ EN: dict[str, str] = {
     "部门业务员": "Department officer",
     "审计员": "Auditor",
     "访客": "Viewer",
+    "检票员": "Ticket gate",
     # --- form errors -----------------------------------------------------------------------
     "必填": "Required",
     "至少{n}个字": "At least {n} characters",
@@ -355,6 +356,7 @@ EN: dict[str, str] = {
         "Below is each member's log as this node holds it."
     ),
     "分叉证据": "Fork evidence",
+    "已处理": "resolved",
     "证据（两份互相矛盾的签名检查点）": (
         "Evidence (two signed checkpoints that contradict each other)"
     ),
@@ -438,6 +440,30 @@ EN: dict[str, str] = {
     "本节点未加入联盟（没有联盟文件），只保存自己的日志。": (
         "This node is in no alliance (it has no alliance file) and keeps only its own log."
     ),
+    "告警": "Alerts",
+    "告警已处理": "Alert already resolved",
+    "告警已处理。证据和处理说明都保留在本节点。": (
+        "Alert resolved. The evidence and the note stay on this node."
+    ),
+    "发现于": "Raised",
+    "证据（签名检查点）": "Evidence (signed checkpoints)",
+    "处理说明": "Note",
+    "查明了什么、决定怎样处理（最多{n}个字）。": (
+        "What was found and what was decided (at most {n} characters)."
+    ),
+    "处理后本节点重新跟随该成员；其日志若仍与本地副本矛盾，会产生新的告警。": (
+        "The node then follows the member again; if its log still conflicts with the copy "
+        "here, a new alert is raised."
+    ),
+    "标记为已处理": "Mark as resolved",
+    "没有未处理的告警。": "No open alerts.",
+    "已处理的告警": "Resolved alerts",
+    "成员": "Member",
+    "种类": "Kind",
+    "说明": "Detail",
+    "处理": "Resolved",
+    "命令行": "command line",
+    "网页": "web",
     # --- names -------------------------------------------------------------------------------
     "鲁南经济圈": "Lunan Economic Circle",
     "临沂": "Linyi",
@@ -609,6 +635,11 @@ EN: dict[str, str] = {
     "已逾期{n}个工作日": "{n} working days overdue",
     "今天到期": "Due today",
     "剩{n}个工作日": "{n} working days left",
+    "按周一至周五估算": "estimated Monday–Friday",
+    "该年份尚无节假日安排，期限按周一至周五估算，发布后可能变化": (
+        "No holiday calendar for that year yet: the deadline counts Monday to Friday and may "
+        "change once the chair publishes it"
+    ),
     "无（全部行）": "None (all rows)",
     "申请内容": "What is requested",
     "使用期限": "Period of use",
@@ -688,8 +719,9 @@ EN: dict[str, str] = {
     "应答签名": "Response signature",
     "日志事件": "Log event",
     "（含包含证明）": "(with its inclusion proof)",
-    "核验需由本市具有数据共享办理权限的用户（售票处）操作。": (
-        "The check is made by this city's users with the data-sharing permission (ticket offices)."
+    "核验需由本市有旅游核验权限的用户（售票处、检票员）操作。": (
+        "The check is made by this city's users with the tourism-check permission (ticket "
+        "offices, ticket gates)."
     ),
     "景点票价": "Ticket prices",
     "票价为示例数据。": "Prices are sample data.",

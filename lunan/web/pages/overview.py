@@ -13,8 +13,9 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from lunan.auth.roles import Permission
 from lunan.coop import queries as coop
 from lunan.events.context import current_chair
 from lunan.exchange import queries as exchange
@@ -22,7 +23,7 @@ from lunan.governance import queries as gov
 from lunan.indicators import queries as ind
 from lunan.web.pages import render
 from lunan.web.pages.chain import LogStatus, log_statuses
-from lunan.web.pages.deps import Reader
+from lunan.web.pages.deps import SignedIn, needs
 from lunan.web.pages.i18n import Translator
 
 router = APIRouter(include_in_schema=False)
@@ -208,9 +209,13 @@ def value_chart(
 @router.get("/", response_class=HTMLResponse)
 def overview(
     request: Request,
-    _user: Reader,
+    user: SignedIn,
     year: Annotated[str, Query(max_length=4)] = "",
-) -> HTMLResponse:
+) -> Response:
+    if not user.can(Permission.READ) and user.can(Permission.TOURISM_CHECK):
+        # A gate-only user (检票员) has one page: the ticket check, where sign-in leads it.
+        return RedirectResponse("/sharing/tourism", status_code=303)
+    needs(Permission.READ)(user)  # anyone else: the usual 403 page
     parts = render.parts_of(request)
     engine = parts.projector.engine
     translate = Translator(render.viewer_of(request).lang)

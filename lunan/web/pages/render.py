@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from lunan import __version__
-from lunan.auth.roles import ROLE_LABELS
+from lunan.auth.roles import ROLE_LABELS, Permission
 from lunan.auth.users import User
 from lunan.clock import SHANGHAI
 from lunan.coop import queries as coop_queries
@@ -72,6 +72,10 @@ class NavItem:
     path: str
     label: str  # zh-CN, translated when shown
     public: bool = False  # shown to visitors who have not signed in
+    permission: Permission = Permission.READ  # else shown to signed-in users holding this
+    # Shown instead to a user who may not open this entry but may open the fallback: e.g. a
+    # gate-only user (检票员) sees 数据共享 as its one page, 旅游核验.
+    fallback: NavItem | None = None
 
 
 NAV: list[NavItem] = [
@@ -224,7 +228,19 @@ def viewer_of(request: Request) -> Viewer:
 
 
 def _nav(user: User | None) -> list[NavItem]:
-    return [n for n in NAV if user is not None or n.public]
+    """The entries `user` may open: public ones for anyone, others by permission (or their
+    fallback, if the user may open that)."""
+
+    def allowed(n: NavItem) -> bool:
+        return n.public or (user is not None and user.can(n.permission))
+
+    shown = []
+    for n in NAV:
+        if allowed(n):
+            shown.append(n)
+        elif n.fallback is not None and allowed(n.fallback):
+            shown.append(n.fallback)
+    return shown
 
 
 def common(request: Request) -> dict[str, Any]:

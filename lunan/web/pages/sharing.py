@@ -3,11 +3,13 @@ agreements, the exchange record with its digests and proofs, and the tourism che
 ticket office could use.
 
 Who may (checked again by `lunan.sharing.actions` and the gate; the page only hides what would
-be refused): anyone signed in reads every page; a user with Permission.MANAGE_DATA of this
-node's city files requests for other cities' entries, decides the requests made to this city
-(approve with the same or narrower terms, or refuse with a reason), suspends, resumes and
-revokes this city's agreements, withdraws this city's pending requests, and runs the tourism
-check.
+be refused): anyone signed in with Permission.READ reads every page; a user with
+Permission.MANAGE_DATA of this node's city files requests for other cities' entries, decides
+the requests made to this city (approve with the same or narrower terms, or refuse with a
+reason), suspends, resumes and revokes this city's agreements and withdraws this city's pending
+requests; a user with Permission.TOURISM_CHECK of this node's city runs the tourism check, at
+this city's attractions. A gate-only user (role `gate`: TOURISM_CHECK and nothing else) sees
+the tourism page alone, without the other tabs.
 
 Routes (GET unless said): /sharing, /sharing/catalog, /sharing/catalog/{city}/{n} (POST …/request),
 /sharing/incoming, /sharing/outgoing, /sharing/requests/{city}/{n} (POST …/approve, …/refuse,
@@ -46,13 +48,26 @@ from lunan.sharing.models import (
     RequestFields,
 )
 from lunan.web.pages import render
-from lunan.web.pages.deps import Form, Reader, forbidden, needs, not_found
+from lunan.web.pages.deps import Form, Reader, SignedIn, forbidden, needs, not_found
 from lunan.web.pages.forms import WHOLE, FormState, message, text, texts
 from lunan.web.pages.i18n import Translator
 
 router = APIRouter(include_in_schema=False)
 
 DataManager = Annotated[User, Depends(needs(Permission.MANAGE_DATA))]
+Gatekeeper = Annotated[User, Depends(needs(Permission.TOURISM_CHECK))]
+
+
+def _tourism_viewer(user: SignedIn) -> User:
+    """Who may see the tourism page: readers, and the gate's users (TOURISM_CHECK)."""
+    if user.can(Permission.READ) or user.can(Permission.TOURISM_CHECK):
+        return user
+    raise forbidden(
+        f"需要“{Permission.READ.value}”权限 — requires the permission {Permission.READ.value!r}"
+    )
+
+
+TourismViewer = Annotated[User, Depends(_tourism_viewer)]
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
@@ -152,6 +167,11 @@ def _own_city(request: Request) -> str:
 def may_manage(request: Request, user: User) -> bool:
     """Whether `user` may act on data sharing for this node's city."""
     return user.can(Permission.MANAGE_DATA) and user.city == _own_city(request)
+
+
+def may_check(request: Request, user: User) -> bool:
+    """Whether `user` may run this city's tourism check (its ticket office or gate)."""
+    return user.can(Permission.TOURISM_CHECK) and user.city == _own_city(request)
 
 
 def _page(tab: str, **context: Any) -> dict[str, Any]:
@@ -948,31 +968,36 @@ def tourism_context(
     chosen = None
     if result is not None:
         chosen = registry.attraction(result.attraction)
-    return _page(
+    context = _page(
         "tourism",
         form=state or gate_form(request),
         groups=attraction_groups(cities),
+        # The gate checks this city's attractions only (another city's node runs its gates).
+        gate_groups=attraction_groups(cities[:1]),
         members=cities,
         city_label=gate.city_label,
         result=result,
         chosen=chosen,
         shown_id=shown_id,
-        may_check=may_manage(request, user),
+        may_check=may_check(request, user),
         counts=(registry.KEY_AREA_COUNT, registry.ATTRACTION_COUNT),
     )
+    if not user.can(Permission.READ):
+        context["tabs"] = ()  # a gate-only user: the other tabs would all be refused
+    return context
 
 
 @router.get("/sharing/tourism", response_class=HTMLResponse)
-def tourism(request: Request, user: Reader) -> HTMLResponse:
+def tourism(request: Request, user: TourismViewer) -> HTMLResponse:
     return render.render(request, "sharing_tourism.html", tourism_context(request, user))
 
 
 @router.post("/sharing/tourism", response_class=HTMLResponse)
-def tourism_check(request: Request, user: DataManager, form: Form) -> HTMLResponse:
+def tourism_check(request: Request, user: Gatekeeper, form: Form) -> HTMLResponse:
     """The gate's check (lunan.apps.tourism.gate). The ID number is used for the check and not
     kept: not stored, not logged, shown back only masked (and, after an error, in its field)."""
     _ = _translator(request)
-    if not may_manage(request, user):
+    if not may_check(request, user):
         raise forbidden(
             f"只能为本节点所在市（{gate.city_label(_own_city(request))}）的售票处核验 — "
             "a ticket office checks visitors for its own city only"
