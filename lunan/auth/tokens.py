@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 
 from lunan.auth import times
 from lunan.auth.users import (
@@ -106,20 +106,20 @@ def revoke_token(engine: Engine, token_id: int, user_name: str | None = None) ->
             raise UnknownToken(f"no API token {token_id}{whose}: see `lunan token list`")
 
 
+# Every API call with a token runs this: built once, the hash bound at execution.
+_BY_TOKEN = (
+    select(*USER_COLUMNS, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at)
+    .join(users, users.c.id == api_tokens.c.user_id)
+    .where(api_tokens.c.token_hash == bindparam("token_hash"))
+)
+
+
 def user_for_token(engine: Engine, token: str) -> User | None:
     """The enabled user a token belongs to, or None; notes when the token was last used."""
     if not token.startswith(PREFIX) or len(token) > _MAX_LENGTH:
         return None
     with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                *USER_COLUMNS,
-                api_tokens.c.id.label("token_id"),
-                api_tokens.c.last_used_at,
-            )
-            .join(users, users.c.id == api_tokens.c.user_id)
-            .where(api_tokens.c.token_hash == _digest(token))
-        ).first()
+        row = conn.execute(_BY_TOKEN, {"token_hash": _digest(token)}).first()
     if row is None or row.disabled:
         return None
     moment = times.now()

@@ -42,8 +42,47 @@ def _has_unsafe_integer(value: object) -> bool:
     return False
 
 
+def _plain(value: object) -> bool:
+    """Whether json.dumps writes `value` exactly as JCS does: no floats (JCS formats doubles
+    its own way), integers within ±(2**53-1), str keys, and no key with a character beyond
+    the BMP (JCS sorts keys by UTF-16 code units, Python by code points: the two orders differ
+    only there). Other types, tuples and cycles are left to rfc8785 and its errors."""
+    stack: list[object] = [value]
+    seen: set[int] = set()
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is str or t is bool or v is None:
+            continue
+        if t is int:
+            if abs(v) > MAX_SAFE_INTEGER:  # type: ignore[arg-type]
+                return False
+        elif t is dict or t is list:
+            if id(v) in seen:
+                return False
+            seen.add(id(v))
+            if t is list:
+                stack.extend(v)  # type: ignore[arg-type]
+                continue
+            for k, x in v.items():  # type: ignore[attr-defined]
+                if type(k) is not str or (not k.isascii() and max(k) > "\uffff"):
+                    return False
+                stack.append(x)
+        else:
+            return False
+    return True
+
+
 def canonical_json(value: object) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of `value` (dicts, lists, str, int, float, bool, None)."""
+    if _plain(value):
+        # The common case (events, notes, API bodies) in C: several times faster than the
+        # rfc8785 library's pure-Python writer, byte for byte the same (tested against it).
+        try:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+            return text.encode("utf-8")
+        except (ValueError, RecursionError):
+            pass  # a lone surrogate, or nesting too deep: rfc8785 says what is wrong
     try:
         # rfc8785 checks types at run time, so any object may be passed.
         return rfc8785.dumps(value)  # type: ignore[arg-type]

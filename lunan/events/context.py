@@ -10,13 +10,56 @@ the logs arrive in.
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Table, insert, select, update
+from sqlalchemy import (
+    ClauseElement,
+    Connection,
+    Delete,
+    Engine,
+    Insert,
+    Row,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 
 from lunan.events.envelope import Event, ObjectId
 from lunan.events.registry import Rejected
 from lunan.events.tables import p_chairs, p_objects
+
+
+# Statements built once per table and shape, values bound at execution: folding runs these for
+# every event, and a statement built around literal values makes SQLAlchemy coerce each value
+# and recompute the cache key every time — several times the cost of running it.
+@cache
+def insert_into(table: Table) -> Insert:
+    return insert(table)
+
+
+@cache
+def select_by(table: Table, keys: tuple[str, ...]) -> Select[Any]:
+    return select(table).where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+
+
+@cache
+def update_by(table: Table, keys: tuple[str, ...], names: tuple[str, ...]) -> Update:
+    where = [table.c[k] == bindparam(f"k_{k}") for k in keys]
+    return update(table).where(*where).values({n: bindparam(f"v_{n}") for n in names})
+
+
+@cache
+def delete_by(table: Table, keys: tuple[str, ...]) -> Delete:
+    return table.delete().where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+
+
+def _keyed(key: dict[str, Any]) -> dict[str, Any]:
+    return {f"k_{k}": v for k, v in key.items()}
 
 
 class Apply:
@@ -49,7 +92,7 @@ class Apply:
 
     def object_row(self, object_id: str) -> Row[Any] | None:
         """The object if it exists and this event may know of it; None otherwise."""
-        row = self.conn.execute(select(p_objects).where(p_objects.c.id == object_id)).first()
+        row = self.conn.execute(select_by(p_objects, ("id",)), {"k_id": object_id}).first()
         if row is None or not self.covers(row.created_origin, row.created_idx):
             return None
         return row
@@ -77,27 +120,30 @@ class Apply:
         return self.frontier.get(origin, -1) >= idx
 
     def is_chair(self, city: str) -> bool:
-        row = self.conn.execute(select(p_chairs).where(p_chairs.c.city == city)).first()
+        row = self.conn.execute(select_by(p_chairs, ("city",)), {"k_city": city}).first()
         return row is not None and row.until_idx is None
 
     def row(self, table: Table, **key: Any) -> Row[Any] | None:
-        q = select(table).where(*(table.c[k] == v for k, v in key.items()))
-        return self.conn.execute(q).first()
+        return self.conn.execute(select_by(table, tuple(key)), _keyed(key)).first()
 
     # --- writes ---------------------------------------------------------------------------
 
     def insert(self, table: Table, **values: Any) -> None:
         self._wrote = True
-        self.conn.execute(insert(table).values(**values))
+        self.conn.execute(insert_into(table), values)
 
     def update(self, table: Table, key: dict[str, Any], **values: Any) -> None:
         self._wrote = True
-        q = update(table).where(*(table.c[k] == v for k, v in key.items())).values(**values)
-        self.conn.execute(q)
+        if any(isinstance(v, ClauseElement) for v in values.values()):  # e.g. n = n + 1
+            q = update(table).where(*(table.c[k] == v for k, v in key.items())).values(**values)
+            self.conn.execute(q)
+            return
+        params = {**_keyed(key), **{f"v_{n}": v for n, v in values.items()}}
+        self.conn.execute(update_by(table, tuple(key), tuple(values)), params)
 
     def delete(self, table: Table, **key: Any) -> None:
         self._wrote = True
-        self.conn.execute(table.delete().where(*(table.c[k] == v for k, v in key.items())))
+        self.conn.execute(delete_by(table, tuple(key)), _keyed(key))
 
 
 def dumps(value: Any) -> str:

@@ -17,11 +17,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, Table, insert, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    bindparam,
+    insert,
+    inspect,
+    select,
+    update,
+)
 
 from lunan.crypto.canonical_json import canonical_json
 from lunan.events import envelope
-from lunan.events.context import Apply, dumps
+from lunan.events.context import Apply, dumps, insert_into, select_by
 from lunan.events.registry import Registry, Rejected, Scope
 from lunan.events.tables import (
     NOT_STATE,
@@ -40,6 +50,18 @@ ENGINE_VERSION = "1"  # bump when apply semantics change: every node then rebuil
 CHUNK = 500  # events per transaction
 
 Progress = Callable[[int, int], None]  # (processed so far, total known)
+
+# Run for every event folded: built once (see lunan.events.context.insert_into).
+_OBJECT = select_by(p_objects, ("id",))
+_TOUCH = (
+    update(p_objects)
+    .where(p_objects.c.id == bindparam("k_id"))
+    .values(
+        updated_origin=bindparam("v_origin"),
+        updated_idx=bindparam("v_idx"),
+        version=p_objects.c.version + 1,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -292,8 +314,7 @@ class _Fold:
         body = t.parse_body(event.body)
         ctx = Apply(self.conn, event, idx, frontier)
         self._check_owner(ctx, t.scope, t.creates, oid)
-        existing = self.conn.execute(select(p_objects).where(p_objects.c.id == event.object))
-        row = existing.first()
+        row = self.conn.execute(_OBJECT, {"k_id": event.object}).first()
         if t.creates and row is not None:
             raise Rejected("exists", f"{event.object} already exists")
         if not t.creates and (row is None or not ctx.covers(row.created_origin, row.created_idx)):
@@ -301,22 +322,19 @@ class _Fold:
         t.apply(ctx, body)
         if t.creates:
             self.conn.execute(
-                insert(p_objects).values(
-                    id=event.object,
-                    kind=oid.kind,
-                    created_origin=origin,
-                    created_idx=idx,
-                    updated_origin=origin,
-                    updated_idx=idx,
-                    version=1,
-                )
+                insert_into(p_objects),
+                {
+                    "id": event.object,
+                    "kind": oid.kind,
+                    "created_origin": origin,
+                    "created_idx": idx,
+                    "updated_origin": origin,
+                    "updated_idx": idx,
+                    "version": 1,
+                },
             )
         else:
-            self.conn.execute(
-                update(p_objects)
-                .where(p_objects.c.id == event.object)
-                .values(updated_origin=origin, updated_idx=idx, version=p_objects.c.version + 1)
-            )
+            self.conn.execute(_TOUCH, {"k_id": event.object, "v_origin": origin, "v_idx": idx})
 
     @staticmethod
     def _check_owner(ctx: Apply, scope: Scope, creates: bool, oid: envelope.ObjectId) -> None:
@@ -335,17 +353,18 @@ class _Fold:
         self, origin: str, idx: int, event: envelope.Event | None, status: str, r: Rejected | None
     ) -> None:
         self.conn.execute(
-            insert(p_events).values(
-                origin=origin,
-                idx=idx,
-                type=event.type if event else None,
-                object=event.object if event else None,
-                time=event.time if event else None,
-                actor=dumps(event.actor) if event else None,
-                status=status,
-                reason=r.reason if r else None,
-                detail=r.detail if r else None,
-            )
+            insert_into(p_events),
+            {
+                "origin": origin,
+                "idx": idx,
+                "type": event.type if event else None,
+                "object": event.object if event else None,
+                "time": event.time if event else None,
+                "actor": dumps(event.actor) if event else None,
+                "status": status,
+                "reason": r.reason if r else None,
+                "detail": r.detail if r else None,
+            },
         )
 
     def _save(self) -> None:

@@ -22,6 +22,7 @@ from lunan.events.engine import Projector
 from lunan.events.registry import Rejected
 from lunan.events.tables import p_objects
 from lunan.log import Log
+from lunan.log.log import AlsoWrite
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Writer:
         actor: dict[str, Any],
         deps: Iterable[tuple[str, int]] = (),
         exclusive: bool = True,
+        also: AlsoWrite | None = None,
     ) -> Appended:
         """Append one event and fold it in; Rejected if the projection refused it.
 
@@ -58,6 +60,7 @@ class Writer:
         exchange record with its own unique id): no write lock, so concurrent records share one
         group commit, and no fold on the caller's path — the node's next catch-up (its
         background loop, or any exclusive write) folds it, so its outcome is not checked here.
+        `also` writes node-local rows in the same commit as the event (Log.append).
         """
         t = self.projector.registry.get(type_name)
         if t is None:
@@ -76,9 +79,9 @@ class Writer:
         )
         data = envelope.encode(event)
         if not exclusive:
-            return Appended(self.city, self.log.append([data]), object_id)
+            return Appended(self.city, self.log.append([data], also), object_id)
         with self.lock:
-            idx = self.log.append([data])
+            idx = self.log.append([data], also)
             self.projector.catch_up()
         outcome = self.projector.outcome(self.city, idx)
         if outcome is None:

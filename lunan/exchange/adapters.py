@@ -43,7 +43,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Engine, column, create_engine, delete, func, insert, select, table
+from sqlalchemy import Engine, bindparam, column, create_engine, delete, func, insert, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -98,6 +98,19 @@ def matches(
 # --- table: rows imported into this node ------------------------------------------------------
 
 
+# Every exchange served from an imported table runs one of these: built once.
+_ROWS = (
+    select(data_rows.c.data)
+    .where(data_rows.c.dataset == bindparam("dataset"))
+    .order_by(data_rows.c.row)
+)
+_ROWS_BY_KEY = (
+    select(data_rows.c.data)
+    .where(data_rows.c.dataset == bindparam("dataset"), data_rows.c.key == bindparam("key"))
+    .order_by(data_rows.c.row)
+)
+
+
 class TableAdapter:
     """Rows of `data_rows` for one catalog entry; `key_field`'s value is indexed."""
 
@@ -113,12 +126,13 @@ class TableAdapter:
         row_filter: Mapping[str, Sequence[str]],
         limit: int,
     ) -> list[dict[str, Any]]:
-        q = select(data_rows.c.data).where(data_rows.c.dataset == self.dataset_code)
+        bound = {"dataset": self.dataset_code}
+        q = _ROWS
         if self.key_field is not None and self.key_field in params:
-            q = q.where(data_rows.c.key == params[self.key_field])
+            q, bound["key"] = _ROWS_BY_KEY, params[self.key_field]
         found: list[dict[str, Any]] = []
         with self.engine.connect() as conn:
-            for (text,) in conn.execute(q.order_by(data_rows.c.row)):
+            for (text,) in conn.execute(q, bound):
                 row = loads(text)
                 if matches(row, params, row_filter):
                     found.append(row)

@@ -199,7 +199,6 @@ def _received(
     verified = _verifies(provider, r) and document.get("request_id") == request_id
     nonce = parse_nonce(document.get("nonce")) if verified else None
     nonce = nonce or new_nonce()
-    nonces.store(parts.projector.engine, request_id, "received", nonce)
     rows = document.get("rows") if verified and r.status_code == 200 else None
     rows = rows if isinstance(rows, list) and all(isinstance(x, dict) for x in rows) else None
     record = Received(
@@ -213,7 +212,10 @@ def _received(
         response_digest=digest(nonce, content),
     )
     object_id = f"{RECEIVED_KIND}/{parts.config.city}/{request_id}"
-    parts.writer.append(RECEIVED, object_id, record, ACTOR, agreement.deps, exclusive=False)
+    also = nonces.storing(request_id, "received", nonce)
+    parts.writer.append(
+        RECEIVED, object_id, record, ACTOR, agreement.deps, exclusive=False, also=also
+    )
     if r.status_code == 200:
         if not verified:
             raise ExchangeUnavailable(

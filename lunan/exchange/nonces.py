@@ -14,14 +14,12 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import threading
-import weakref
-from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 
 from lunan.clock import now_shanghai
+from lunan.log.log import AlsoWrite
 from lunan.storage.schema import exchange_secrets
 
 SALT_FILE = "exchange.salt"
@@ -29,74 +27,32 @@ SALT_BYTES = 32
 _salts: dict[Path, bytes] = {}
 
 
-@dataclass
-class _Pending:
-    values: dict[str, object]
-    done: bool = False
-    error: BaseException | None = None
+# Statements every exchange runs, built once (SQLAlchemy then reuses their compiled form).
+_INSERT = insert(exchange_secrets)
+_NONCE = select(exchange_secrets.c.nonce).where(
+    exchange_secrets.c.request_id == bindparam("key"), exchange_secrets.c.role == bindparam("role")
+)
 
 
-class _Batcher:
-    """Group commit for nonces: whoever finds no commit under way writes everything queued in
-    one transaction, so concurrent exchanges share one commit (one fsync) instead of queueing
-    for SQLite's write lock one by one."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._cond = threading.Condition()
-        self._queue: list[_Pending] = []
-        self._busy = False
-
-    def store(self, values: dict[str, object]) -> None:
-        mine = _Pending(values)
-        with self._cond:
-            self._queue.append(mine)
-            while self._busy and not mine.done:
-                self._cond.wait()
-            if not mine.done:
-                self._busy = True
-                batch, self._queue = self._queue, []
-        if not mine.done:
-            error: BaseException | None = None
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(insert(exchange_secrets), [p.values for p in batch])
-            except BaseException as e:  # every caller of the batch learns it failed
-                error = e
-            with self._cond:
-                for p in batch:
-                    p.done, p.error = True, error
-                self._busy = False
-                self._cond.notify_all()
-        if mine.error is not None:
-            raise mine.error
-
-
-_batchers: weakref.WeakKeyDictionary[Engine, _Batcher] = weakref.WeakKeyDictionary()
-_batchers_lock = threading.Lock()
-
-
-def store(engine: Engine, key: str, role: str, nonce: bytes) -> None:
-    """Keep an exchange's nonce; returns once it is committed."""
-    with _batchers_lock:
-        batcher = _batchers.get(engine)
-        if batcher is None:
-            batcher = _batchers[engine] = _Batcher(engine)
+def storing(key: str, role: str, nonce: bytes) -> AlsoWrite:
+    """The write that keeps an exchange's nonce, for the commit that logs its record
+    (`Writer.append(..., also=...)`): the nonce is stored if and only if the record is."""
     values: dict[str, object] = {
         "request_id": key,
         "role": role,
         "nonce": nonce,
         "created_at": now_shanghai(),
     }
-    batcher.store(values)
+
+    def write(conn: Connection) -> None:
+        conn.execute(_INSERT, values)
+
+    return write
 
 
 def lookup(engine: Engine, key: str, role: str) -> bytes | None:
-    q = select(exchange_secrets.c.nonce).where(
-        exchange_secrets.c.request_id == key, exchange_secrets.c.role == role
-    )
     with engine.connect() as conn:
-        value = conn.execute(q).scalar()
+        value = conn.execute(_NONCE, {"key": key, "role": role}).scalar()
     return None if value is None else bytes(value)
 
 

@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from lunan.events.tables import p_objects
 from lunan.exchange import adapters, nonces
@@ -149,6 +149,12 @@ class Quotas:
                 self._counts[(agreement_id, day)] -= 1
 
 
+# When the agreement or its entry last changed: asked on every call, so built once.
+_STAMPS = select(p_objects.c.id, p_objects.c.updated_origin, p_objects.c.updated_idx).where(
+    p_objects.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 class Provider:
     """This node as a provider: one per running node (it keeps quotas and adapters)."""
 
@@ -223,9 +229,8 @@ class Provider:
         today = self.today()
         cached = self._views.get(agreement_id)
         objects = [agreement_id, *([cached[1].dataset.id] if cached is not None else [])]
-        q = select(p_objects.c.id, p_objects.c.updated_origin, p_objects.c.updated_idx)
         with self.engine.connect() as conn:
-            rows = conn.execute(q.where(p_objects.c.id.in_(objects))).all()
+            rows = conn.execute(_STAMPS, {"ids": objects}).all()
         stamp = (today, tuple(sorted((r.id, r.updated_origin, r.updated_idx) for r in rows)))
         if cached is not None and cached[0] == stamp:
             return cached[1]
@@ -357,7 +362,6 @@ class Provider:
         reply: bytes,
         rows: int,
     ) -> None:
-        nonces.store(self.engine, r.request_id, "served", nonce)
         record = Served(
             agreement=a.id,
             requester=a.requester,
@@ -370,7 +374,8 @@ class Provider:
             response_digest=digest(nonce, reply),
         )
         object_id = f"{SERVED_KIND}/{self.city}/{r.request_id}"
-        self.parts.writer.append(SERVED, object_id, record, ACTOR, exclusive=False)
+        also = nonces.storing(r.request_id, "served", nonce)
+        self.parts.writer.append(SERVED, object_id, record, ACTOR, exclusive=False, also=also)
 
     def _deny(self, d: Denial, requester: str, service: str, body: bytes, nonce: bytes) -> Reply:
         claimed = _Claimed.read(body)
@@ -398,9 +403,9 @@ class Provider:
             local = claimed.request_id
             if not local or nonces.lookup(self.engine, local, "denied") is not None:
                 local = uuid.uuid4().hex
-            nonces.store(self.engine, local, "denied", nonce)
             object_id = f"{DENIED_KIND}/{self.city}/{local}"
-            self.parts.writer.append(DENIED, object_id, record, ACTOR, exclusive=False)
+            also = nonces.storing(local, "denied", nonce)
+            self.parts.writer.append(DENIED, object_id, record, ACTOR, exclusive=False, also=also)
         return self._signed(d.status, reply, PROBLEM_JSON)
 
     def _signed(self, status: int, body: bytes, media_type: str) -> Reply:
@@ -411,7 +416,7 @@ class Provider:
     # --- state --------------------------------------------------------------------------------
 
     def _served_exists(self, request_id: str) -> bool:
-        # The nonce is stored before the record is appended, and the record is folded later
+        # The nonce is stored in the commit that appends the record, which is folded later
         # (off the request path): the nonce table is what knows at once.
         return nonces.lookup(self.engine, request_id, "served") is not None
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from lunan.clock import now_shanghai
@@ -24,6 +24,9 @@ from lunan.log import merkle, tiles
 from lunan.log.store import LogIntegrityError, TreeBuilder, TreeStore, write_batch
 
 MAX_BATCH_ENTRIES = 8192
+
+# Rows a caller writes in the same transaction as its entries (see Log.append's `also`).
+AlsoWrite = Callable[[Connection], None]
 
 
 class AppendError(ValueError):
@@ -35,6 +38,7 @@ class _Pending:
     """One caller's entries, waiting to be committed (or to be told to lead the next commit)."""
 
     entries: Sequence[bytes]
+    also: AlsoWrite | None = None
     first: int = -1
     error: BaseException | None = None
     done: bool = False
@@ -74,8 +78,13 @@ class Log:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def append(self, entries: Sequence[bytes]) -> int:
-        """Append entries in order; return the index of the first once they are committed."""
+    def append(self, entries: Sequence[bytes], also: AlsoWrite | None = None) -> int:
+        """Append entries in order; return the index of the first once they are committed.
+
+        `also(conn)` writes the caller's own rows in the commit that holds its entries (an
+        exchange's nonce beside its record): stored if and only if the entries are, with no
+        transaction of their own. It shares the batch's transaction, so it must not fail on
+        anything a caller can send: an error fails every append of the batch."""
         for e in entries:
             if len(e) > tiles.MAX_ENTRY_SIZE:
                 raise AppendError(
@@ -84,7 +93,7 @@ class Log:
                 )
         if not entries:
             return self.size()  # nothing to append: the index the next entry will get
-        mine = _Pending(list(entries))
+        mine = _Pending(list(entries), also)
         with self._lock:
             self._queue.append(mine)
             lead = not self._committing
@@ -147,6 +156,9 @@ class Log:
             try:
                 with self.engine.begin() as conn:
                     write_batch(conn, self.store.log_id, start, entries, rows, signed)
+                    for p in batch:
+                        if p.also is not None:
+                            p.also(conn)
             except IntegrityError:
                 # Another process appended behind our back: reload and try once more.
                 self._builder = None

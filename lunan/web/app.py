@@ -77,21 +77,23 @@ def create_app(
     app.state.federation = federation
     app.state.parts = parts
     problems.install(app)
-    auth_web.install(app)
-    pages.install(app)
+    # Routes are matched in order, one by one: the busiest come first — members' exchange and
+    # witness calls, followers' log reads, gates' checks — ahead of the pages' many routes.
+    app.include_router(exchange_web.router)
     app.include_router(log_tiles.router)
     app.include_router(log_api.router)
+    app.include_router(federation_routes.router)
+    app.include_router(exchange_api.router)
+    app.include_router(tourism_api.router)
+    auth_web.install(app)
+    pages.install(app)
     app.include_router(events_api.router)
     app.include_router(tasks_api.router)
     app.include_router(tasks_xlsx.router)
     app.include_router(governance_api.router)
     app.include_router(indicators_api.router)
     app.include_router(sharing_api.router)
-    app.include_router(exchange_web.router)
-    app.include_router(exchange_api.router)
-    app.include_router(tourism_api.router)
     app.include_router(calendar_api.router)
-    app.include_router(federation_routes.router)
     app.include_router(alerts_api.router)
     if federation is not None:
         federation_routes.install(app, federation)

@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -179,3 +180,29 @@ def test_any_duplicate_key_is_rejected(key: str, first: object, second: object) 
     )
     with pytest.raises(CanonicalJSONError, match="duplicate object key"):
         canonical_loads(data)
+
+
+# Keys mixing astral characters with U+E000–U+FFFF are where UTF-16 and code-point order part.
+tricky_text = st.text(
+    alphabet=st.sampled_from(["a", "\x00", "\x1f", "\x7f", '"', "\\", "é", "\ue000", "\uffff"])
+    | st.characters(codec="utf-8"),
+    max_size=6,
+)
+integer_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-MAX, MAX) | tricky_text,
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(tricky_text, children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+@given(integer_values | json_values)
+def test_canonical_json_writes_what_the_rfc8785_library_writes(value: object) -> None:
+    # canonical_json takes a faster path for values without floats; it must not differ.
+    assert canonical_json(value) == rfc8785.dumps(value)  # type: ignore[arg-type]
+
+
+def test_a_lone_surrogate_is_refused_on_the_fast_path_too() -> None:
+    with pytest.raises(CanonicalJSONError):
+        canonical_json({"k": "\ud800"})

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from factories import entries, entry, filled_log, make_node
-from sqlalchemy import delete, update
+from sqlalchemy import Connection, delete, update
+from sqlalchemy.exc import IntegrityError
 
 from lunan.crypto import note
+from lunan.exchange import nonces
 from lunan.log import AppendError, LogIntegrityError, merkle, open_log
 from lunan.log import checkpoint as cp
 from lunan.storage.schema import log_checkpoints, log_entries
@@ -137,3 +140,32 @@ def test_signed_checkpoints_are_all_mutually_consistent(tmp_path: Path, database
         for a, b in itertools.pairwise(signed):
             proof = log.store.consistency_proof(a.size, b.size)
             merkle.verify_consistency(a.size, b.size, proof, a.root, b.root)
+
+
+def test_rows_written_with_an_append_are_stored_exactly_when_its_entries_are(
+    tmp_path: Path, database_url: str
+) -> None:
+    make_node(tmp_path, database_url)
+    secrets = "SELECT request_id FROM exchange_secrets ORDER BY request_id"
+
+    def keep(key: str) -> Callable[[Connection], None]:
+        return nonces.storing(key, "served", b"n" * 32)
+
+    def fail(conn: Connection) -> None:
+        conn.exec_driver_sql("INSERT INTO exchange_secrets VALUES (NULL, NULL, NULL, NULL)")
+
+    with open_log(tmp_path) as log:
+        threads = [
+            threading.Thread(target=log.append, args=([entry(i)], keep(f"r{i}"))) for i in range(8)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with log.engine.connect() as c:
+            assert [k for (k,) in c.exec_driver_sql(secrets)] == [f"r{i}" for i in range(8)]
+        size = log.size()
+        with pytest.raises(IntegrityError):
+            log.append([entry(99)], fail)
+        assert log.size() == size and log.store.last_index() == size - 1
+        assert log.append([entry(100)]) == size  # the log goes on
