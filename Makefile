@@ -29,8 +29,10 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy --strict lunan
 
+# One worker per core (pytest-xdist); tests sharing an expensive fixture stay on one worker
+# (tests/conftest.py groups them).
 pytest: $(VENV)/.test
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 
 test: lint typecheck pytest
 

@@ -559,8 +559,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(args.data, ignore_errors=True)
-            if args.data.parent.name == "bench-data" and not any(args.data.parent.iterdir()):
-                args.data.parent.rmdir()
+            parent = args.data.parent
+            if parent.name == "bench-data" and parent.exists() and not any(parent.iterdir()):
+                parent.rmdir()
     m["quick"] = bool(args.quick)
     m["wall_s"] = round(time.perf_counter() - t_start, 1)
 

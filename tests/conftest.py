@@ -16,6 +16,12 @@ from sqlalchemy.engine import make_url
 
 from lunan.auth import passwords
 
+# pytest-xdist starts its workers with COLUMNS=80 and LINES=24, and Rich fixes a console's
+# width from COLUMNS when the console is made (at import): the CLI tests then print tables cut
+# to 80 columns whatever width they ask for. Without it, Rich reads COLUMNS as each test sets it.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 POSTGRES = os.environ.get("LUNAN_TEST_POSTGRES")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES else [])]
 
@@ -35,6 +41,23 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     yield f"{POSTGRES}{sep}options={quote(f'-csearch_path={schema}')}"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`) keep the tests that
+    share one of our session- or module-scoped fixtures (the browser and its demo nodes, a
+    module's node set) on one worker, so each such fixture is built once, not once per worker."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        ours = [d for defs in info.name2fixturedefs.values() for d in defs if d.baseid]
+        if any(d.scope == "session" for d in ours):
+            item.add_marker(pytest.mark.xdist_group("session"))
+        elif any(d.scope == "module" for d in ours):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.fixture

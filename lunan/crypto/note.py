@@ -17,6 +17,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -154,12 +155,20 @@ class Verifier:
         For type 0x04 the caller builds the cosignature message and strips the timestamp.
         """
         try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
+            ed25519_key(self.public_key).verify(signature, message)
         except (InvalidSignature, ValueError):
             return False
         return True
 
 
+@lru_cache(maxsize=1024)
+def ed25519_key(raw: bytes) -> Ed25519PublicKey:
+    """The key object for 32 raw bytes (ValueError otherwise); kept, because every signature
+    checked between members builds it again."""
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+@lru_cache(maxsize=256)  # members' keys are parsed from the alliance file on every request
 def parse_vkey(vkey: str) -> Verifier:
     """Parse "<name>+<hex key ID>+<base64(type || key)>", checking the key ID."""
     # The base64 part may itself contain '+', so split on the first two only.
@@ -188,18 +197,16 @@ class Signer:
     name: str
     private_key: Ed25519PrivateKey = field(repr=False)
     key_type: int = ED25519
+    # Derived once: every checkpoint and every response is signed with them.
+    public_key: bytes = field(init=False, repr=False, compare=False)
+    key_id: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_key_name(self.name)
         _check_key_type(self.key_type)
-
-    @property
-    def public_key(self) -> bytes:
-        return self.private_key.public_key().public_bytes_raw()
-
-    @property
-    def key_id(self) -> bytes:
-        return key_id(self.name, self.key_type, self.public_key)
+        public = self.private_key.public_key().public_bytes_raw()
+        object.__setattr__(self, "public_key", public)
+        object.__setattr__(self, "key_id", key_id(self.name, self.key_type, public))
 
     def vkey(self) -> str:
         return format_vkey(self.name, self.key_type, self.public_key)

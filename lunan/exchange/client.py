@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine
 
 from lunan.alliance.config import Member
+from lunan.crypto.note import ed25519_key
 from lunan.events.errors import Forbidden, NotFound
 from lunan.exchange import nonces
 from lunan.exchange.events import RECEIVED, RECEIVED_KIND, Received
@@ -245,7 +245,7 @@ def _json(content: bytes) -> dict[str, Any]:
 
 def _verifies(provider: Member, r: httpx.Response) -> bool:
     verifier = provider.log_verifier()
-    public = Ed25519PublicKey.from_public_bytes(verifier.public_key)
+    public = ed25519_key(verifier.public_key)
     try:
         verify_response(
             r.status_code,

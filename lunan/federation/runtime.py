@@ -127,7 +127,7 @@ class Federation:
         for m in self.alliance.members:
             verifier = m.log_verifier()
             if verifier.name == key_id:
-                return Ed25519PublicKey.from_public_bytes(verifier.public_key)
+                return note.ed25519_key(verifier.public_key)
         return None
 
     def record_refusal(self, path: str, error: signatures.SignatureError) -> None:
