@@ -14,8 +14,10 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy import Engine
 
 from lunan.events.errors import ActionError, Invalid
+from lunan.node import NodeConfig, load_config, open_database
 from lunan.services import NodeParts, open_node
 
 out = Console()
@@ -32,6 +34,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def say(message: str) -> None:
     out.print(message, highlight=False, soft_wrap=True, markup=False)
+
+
+@contextmanager
+def node_database(directory: Path) -> Iterator[tuple[NodeConfig, Engine]]:
+    """The node's config and database (disposed after), or the one-line failure."""
+    try:
+        config = load_config(directory)
+        engine = open_database(directory, config)
+    except ValueError as e:  # NodeError, DatabaseURLError
+        fail(str(e))
+    try:
+        yield config, engine
+    finally:
+        engine.dispose()
 
 
 @contextmanager

@@ -14,7 +14,10 @@ from sqlalchemy import select
 
 from lunan import domains, node
 from lunan.alliance.config import Alliance
+from lunan.auth.roles import Permission
+from lunan.auth.users import User
 from lunan.events.engine import Projector
+from lunan.events.errors import Forbidden
 from lunan.events.tables import p_objects
 from lunan.events.writer import Writer
 from lunan.log import Log
@@ -94,3 +97,22 @@ def open_node(directory: Path) -> NodeParts:
     if (directory / ALLIANCE_FILE).exists():
         alliance = load_alliance(directory, config, log.signer.vkey())
     return parts_for(directory, config, log, alliance)
+
+
+def acts_for_this_city(parts: NodeParts, user: User) -> None:
+    """Forbidden unless `user` belongs to this node's city: a user acts only for its own."""
+    if user.city != parts.config.city:
+        raise Forbidden(
+            f"只能以本市名义操作：用户属于 {user.city}，本节点是 {parts.config.city} — "
+            f"a user acts only for its own city: {user.name!r} belongs to {user.city}"
+        )
+
+
+def authorize(parts: NodeParts, user: User, permission: Permission) -> None:
+    """The check every write by a user starts with: the permission, and this node's city."""
+    if not user.can(permission):
+        raise Forbidden(
+            f"无权操作：需要“{permission.value}”权限 — user {user.name!r} ({user.role.value}) "
+            f"lacks the permission {permission.value!r}"
+        )
+    acts_for_this_city(parts, user)

@@ -26,7 +26,7 @@ from lunan import node
 from lunan.auth import roles, tokens, users
 from lunan.auth.tokens import UnknownToken
 from lunan.auth.users import AuthError, DisabledUser, DuplicateUser, UnknownUser
-from lunan.console import fail, out, say
+from lunan.console import fail, node_database, out, say
 
 user_app = typer.Typer(
     help="The people of this node: add, list, disable, reset passwords.", no_args_is_help=True
@@ -56,17 +56,11 @@ def _exit_code(error: AuthError) -> int:
 @contextmanager
 def _database(directory: Path) -> Iterator[tuple[node.NodeConfig, Engine]]:
     """The node's config and database; account errors become the one-line failure."""
-    try:
-        config = node.load_config(directory)
-        engine = node.open_database(directory, config)
-    except ValueError as e:  # NodeError, DatabaseURLError
-        fail(str(e))
-    try:
-        yield config, engine
-    except AuthError as e:
-        fail(str(e), _exit_code(e))
-    finally:
-        engine.dispose()
+    with node_database(directory) as (config, engine):
+        try:
+            yield config, engine
+        except AuthError as e:
+            fail(str(e), _exit_code(e))
 
 
 def _read_password() -> str:

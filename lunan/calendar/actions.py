@@ -20,7 +20,7 @@ from lunan.calendar import queries
 from lunan.calendar.events import KIND, PUBLISHED, YearCalendar
 from lunan.events.context import current_chair
 from lunan.events.errors import Forbidden, Invalid
-from lunan.services import NodeParts
+from lunan.services import NodeParts, acts_for_this_city
 
 CONSOLE_ACTOR = {"system": "lunan calendar publish"}
 
@@ -43,11 +43,7 @@ def check_publisher(parts: NodeParts, user: User | None) -> None:
             f"工作日历由轮值城市的管理员发布，用户 {user.name} 不是管理员 only an administrator "
             f"publishes the calendar; {user.name!r} is {user.role.value}"
         )
-    if user.city != parts.config.city:
-        raise Forbidden(
-            f"用户属于{user.city}，本节点属于{parts.config.city} user of {user.city} on the node "
-            f"of {parts.config.city}"
-        )
+    acts_for_this_city(parts, user)
 
 
 def parse(data: Mapping[str, Any]) -> YearCalendar:

@@ -41,26 +41,13 @@ from lunan.coop.models import (
 from lunan.coop.queries import TaskView
 from lunan.events.context import current_chair
 from lunan.events.errors import Conflict, Forbidden, Invalid, NotFound
-from lunan.services import NodeParts
+from lunan.services import NodeParts, authorize
 
 CLOSED = "已办结"  # a closed task takes no more reports or requests
 
 
 def _engine(parts: NodeParts) -> Engine:
     return parts.projector.engine
-
-
-def _authorize(parts: NodeParts, user: User, permission: Permission) -> None:
-    if not user.can(permission):
-        raise Forbidden(
-            f"无权操作：需要“{permission.value}”权限 — user {user.name!r} ({user.role.value}) "
-            f"lacks the permission {permission.value!r}"
-        )
-    if user.city != parts.config.city:
-        raise Forbidden(
-            f"只能以本市名义操作：用户属于 {user.city}，本节点是 {parts.config.city} — "
-            "a user acts only for its own city"
-        )
 
 
 def _require_chair(parts: NodeParts, what: str) -> None:
@@ -156,7 +143,7 @@ def _check_parent(parents: dict[str, str | None], parent: str, task_id: str | No
 
 def create_task(parts: NodeParts, user: User, fields: TaskFields) -> str:
     """Register (立项) and assign (交办) a task; returns its id `task/<chair>/<n>`."""
-    _authorize(parts, user, Permission.MANAGE_TASKS)
+    authorize(parts, user, Permission.MANAGE_TASKS)
     with parts.writer.lock:
         _require_chair(parts, "立项交办任务")
         _check_fields(parts, fields)
@@ -165,7 +152,7 @@ def create_task(parts: NodeParts, user: User, fields: TaskFields) -> str:
 
 def update_task(parts: NodeParts, user: User, task_id: str, fields: TaskFields) -> bool:
     """Replace a task's fields; False (and nothing appended) when nothing changed."""
-    _authorize(parts, user, Permission.MANAGE_TASKS)
+    authorize(parts, user, Permission.MANAGE_TASKS)
     with parts.writer.lock:
         _require_chair(parts, "修改任务")
         old = _task(parts, task_id)
@@ -187,7 +174,7 @@ def update_task(parts: NodeParts, user: User, task_id: str, fields: TaskFields) 
 
 def report_progress(parts: NodeParts, user: User, task_id: str, report: ReportFields) -> str:
     """A progress report (进展报告) of the lead or a partner city; returns its id."""
-    _authorize(parts, user, Permission.REPORT_TASKS)
+    authorize(parts, user, Permission.REPORT_TASKS)
     city = parts.config.city
     with parts.writer.lock:
         task = _task(parts, task_id)
@@ -207,7 +194,7 @@ def report_progress(parts: NodeParts, user: User, task_id: str, report: ReportFi
 
 def send_notice(parts: NodeParts, user: User, task_id: str, notice: NoticeFields) -> str:
     """A reminder (催办) or supervision notice (督办) from the chair to the task's lead."""
-    _authorize(parts, user, Permission.MANAGE_TASKS)
+    authorize(parts, user, Permission.MANAGE_TASKS)
     with parts.writer.lock:
         _require_chair(parts, "催办督办")
         _task(parts, task_id)
@@ -217,7 +204,7 @@ def send_notice(parts: NodeParts, user: User, task_id: str, notice: NoticeFields
 
 def acknowledge_notice(parts: NodeParts, user: User, notice_id: str) -> str:
     """The lead's acknowledgement (签收) of a notice addressed to it; returns the ack's id."""
-    _authorize(parts, user, Permission.REPORT_TASKS)
+    authorize(parts, user, Permission.REPORT_TASKS)
     with parts.writer.lock:
         notice = queries.find_notice(_engine(parts), notice_id)
         if notice is None:
@@ -258,7 +245,7 @@ def _lead_task(parts: NodeParts, task_id: str, kind: str) -> TaskView:
 
 def request_extension(parts: NodeParts, user: User, task_id: str, request: ExtensionFields) -> str:
     """An extension request (延期申请) by the lead: a new deadline after the one in force."""
-    _authorize(parts, user, Permission.REPORT_TASKS)
+    authorize(parts, user, Permission.REPORT_TASKS)
     with parts.writer.lock:
         task = _lead_task(parts, task_id, "extension")
         if request.new_deadline <= task.effective_deadline:
@@ -275,7 +262,7 @@ def request_completion(
     parts: NodeParts, user: User, task_id: str, request: CompletionFields
 ) -> str:
     """A completion request (办结申请) by the lead."""
-    _authorize(parts, user, Permission.REPORT_TASKS)
+    authorize(parts, user, Permission.REPORT_TASKS)
     with parts.writer.lock:
         _lead_task(parts, task_id, "completion")
         body = CompletionBody(task=task_id, **request.model_dump())
@@ -284,7 +271,7 @@ def request_completion(
 
 def decide(parts: NodeParts, user: User, request_id: str, approve: bool, reason: str) -> str:
     """The chair's decision on a pending extension or completion request."""
-    _authorize(parts, user, Permission.MANAGE_TASKS)
+    authorize(parts, user, Permission.MANAGE_TASKS)
     body = DecisionBody(request=request_id, approve=approve, reason=reason)
     with parts.writer.lock:
         _require_chair(parts, "审批申请")
@@ -304,7 +291,7 @@ def decide(parts: NodeParts, user: User, request_id: str, approve: bool, reason:
 
 def set_rules(parts: NodeParts, user: User, rules: Rules) -> str:
     """A new version of the supervision rules, in force from its `effective_from`."""
-    _authorize(parts, user, Permission.MANAGE_TASKS)
+    authorize(parts, user, Permission.MANAGE_TASKS)
     with parts.writer.lock:
         _require_chair(parts, "设置督办规则")
         return _append(parts, user, "coop.rules.set", "rules", rules)
@@ -312,7 +299,7 @@ def set_rules(parts: NodeParts, user: User, rules: Rules) -> str:
 
 def set_areas(parts: NodeParts, user: User, areas: AreaList) -> str:
     """The areas new tasks may be filed under; tasks keep the area they have."""
-    _authorize(parts, user, Permission.MANAGE_TASKS)
+    authorize(parts, user, Permission.MANAGE_TASKS)
     with parts.writer.lock:
         _require_chair(parts, "设置任务领域")
         return _append(parts, user, "coop.areas.set", "areas", areas)

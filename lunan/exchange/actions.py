@@ -17,7 +17,7 @@ from lunan.auth.roles import Permission
 from lunan.auth.users import User
 from lunan.events.errors import Conflict, Forbidden, Invalid, NotFound
 from lunan.exchange import adapters, client, importer
-from lunan.services import NodeParts
+from lunan.services import NodeParts, authorize
 from lunan.sharing import queries as sharing
 from lunan.sharing.models import NOT_SHARED
 from lunan.sharing.queries import DatasetView
@@ -33,18 +33,8 @@ class Imported:
 
 
 def _check_user(parts: NodeParts, user: User | None) -> None:
-    if user is None:
-        return
-    if not user.can(Permission.MANAGE_DATA):
-        raise Forbidden(
-            f"用户{user.name}无权管理数据 user {user.name!r} ({user.role.value}) lacks the "
-            f"permission {Permission.MANAGE_DATA.value!r}"
-        )
-    if user.city != parts.config.city:
-        raise Forbidden(
-            f"用户只能代表本市（{user.city}）操作 a user acts only for its own city: "
-            f"{user.name!r} belongs to {user.city}, this node is {parts.config.city}"
-        )
+    if user is not None:  # None: the node's operator at its console
+        authorize(parts, user, Permission.MANAGE_DATA)
 
 
 def own_entry(parts: NodeParts, code: str) -> DatasetView:

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 
 from lunan import node
 from lunan.alliance.config import Alliance
-from lunan.console import fail, out, say
+from lunan.console import fail, node_database, out, say
 from lunan.crypto import note
 from lunan.events.errors import ActionError, Invalid
 from lunan.federation import alerts
@@ -60,17 +60,11 @@ def _alliance(directory: Path, config: node.NodeConfig) -> Alliance | None:
 @contextmanager
 def _node(directory: Path) -> Iterator[tuple[Engine, Alliance | None]]:
     """The node's database and alliance; a refused action becomes the one-line failure."""
-    try:
-        config = node.load_config(directory)
-        engine = node.open_database(directory, config)
-    except ValueError as e:  # NodeError, DatabaseURLError
-        fail(str(e))
-    try:
-        yield engine, _alliance(directory, config)
-    except ActionError as e:
-        fail(e.message, 2 if isinstance(e, Invalid) else 1)
-    finally:
-        engine.dispose()
+    with node_database(directory) as (config, engine):
+        try:
+            yield engine, _alliance(directory, config)
+        except ActionError as e:
+            fail(e.message, 2 if isinstance(e, Invalid) else 1)
 
 
 def os_user() -> str:

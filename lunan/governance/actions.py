@@ -48,22 +48,9 @@ from lunan.governance.tables import (
     p_gov_projects,
     p_gov_resolutions,
 )
-from lunan.services import NodeParts, latest_deps
+from lunan.services import NodeParts, authorize, latest_deps
 
 # --- shared checks --------------------------------------------------------------------------
-
-
-def _check_user(parts: NodeParts, user: User) -> None:
-    if not user.can(Permission.MANAGE_GOVERNANCE):
-        raise Forbidden(
-            f"用户{user.name}无权办理联动机制事务 user {user.name!r} ({user.role.value}) "
-            f"lacks the permission {Permission.MANAGE_GOVERNANCE.value!r}"
-        )
-    if user.city != parts.config.city:
-        raise Forbidden(
-            f"用户只能代表本市（{user.city}）操作 a user acts only for its own city: "
-            f"{user.name!r} belongs to {user.city}, this node is {parts.config.city}"
-        )
 
 
 def _chair(parts: NodeParts) -> str | None:
@@ -146,7 +133,7 @@ def _terms(parts: NodeParts) -> tuple[ChairTerm, ...]:
 def hand_over_chair(parts: NodeParts, user: User, note: str = "", early: bool = False) -> str:
     """Hand the chair to the next term's city (alliance file), at or after this term's end;
     `early` hands it over before the end (e.g. when the members agreed to it)."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     terms = _terms(parts)
     city = parts.config.city
     with parts.writer.lock:
@@ -185,7 +172,7 @@ def hand_over_chair(parts: NodeParts, user: User, note: str = "", early: bool = 
 def accept_chair(parts: NodeParts, user: User, handover: str | None = None) -> str:
     """Accept the handover addressed to this city: from now on the alliance-wide objects are
     this city's to change."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     city = parts.config.city
     with parts.writer.lock:
         q = select(p_handovers.c.id).where(
@@ -218,7 +205,7 @@ def _check_body(parts: NodeParts, fields: BodyFields) -> None:
 
 
 def create_body(parts: NodeParts, user: User, fields: BodyFields) -> str:
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     _check_body(parts, fields)
     with parts.writer.lock:
         _check_chair(parts, "设立领导小组、工作专班")
@@ -233,7 +220,7 @@ def _live_body(parts: NodeParts, body_id: str) -> Row[Any]:
 
 
 def update_body(parts: NodeParts, user: User, body_id: str, fields: BodyFields) -> str:
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     _check_body(parts, fields)
     with parts.writer.lock:
         _check_chair(parts, "调整领导小组、工作专班")
@@ -244,7 +231,7 @@ def update_body(parts: NodeParts, user: User, body_id: str, fields: BodyFields) 
 
 
 def dissolve_body(parts: NodeParts, user: User, body_id: str, note: str = "") -> str:
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     with parts.writer.lock:
         _check_chair(parts, "撤销领导小组、工作专班")
         _live_body(parts, body_id)
@@ -278,7 +265,7 @@ def _meeting_in(parts: NodeParts, meeting_id: str, step: str) -> Row[Any]:
 
 
 def create_meeting(parts: NodeParts, user: User, fields: MeetingFields) -> str:
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     with parts.writer.lock:
         _check_chair(parts, "筹备联席会议")
         _check_meeting(parts, fields, None)
@@ -301,7 +288,7 @@ def _fields_of(row: Row[Any]) -> dict[str, Any]:
 
 def update_meeting(parts: NodeParts, user: User, meeting_id: str, patch: MeetingPatch) -> str:
     """Change the fields `patch` gives (agenda, attendees, documents…), until approval."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     with parts.writer.lock:
         _check_chair(parts, "修改联席会议")
         row = _meeting_in(parts, meeting_id, "update")
@@ -319,7 +306,7 @@ def update_meeting(parts: NodeParts, user: User, meeting_id: str, patch: Meeting
 def _step(
     parts: NodeParts, user: User, meeting_id: str, step: str, type_name: str, note: str
 ) -> str:
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     with parts.writer.lock:
         _check_chair(parts, "办理联席会议事项")
         row = _meeting_in(parts, meeting_id, step)
@@ -340,7 +327,7 @@ def approve_minutes(parts: NodeParts, user: User, meeting_id: str, note: str = "
 
 def record_minutes(parts: NodeParts, user: User, meeting_id: str, minutes: Minutes) -> str:
     """The minutes and numbered resolutions of a held meeting; replaces an earlier draft."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     with parts.writer.lock:
         _check_chair(parts, "录入会议纪要")
         _meeting_in(parts, meeting_id, "minutes")
@@ -367,7 +354,7 @@ def link_resolution(
 ) -> str:
     """Record in a resolution an object created to carry it out: an agreement whose source_ref
     names the resolution, or a task of the ledger (coop) made for it."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     link = ResolutionLink(resolution=resolution, object=object_id)
     with parts.writer.lock:
         _check_chair(parts, "关联决议落实事项")
@@ -391,7 +378,7 @@ def link_resolution(
 
 def create_agreement(parts: NodeParts, user: User, fields: AgreementFields) -> str:
     """Draft an agreement in this city's log; the parties then sign it, each in its own."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     city = parts.config.city
     _check_cities(parts, fields.parties, "parties")
     if city not in fields.parties:
@@ -409,7 +396,7 @@ def create_agreement_from_resolution(
     """Draft an agreement that carries out a meeting's resolution (source_ref
     `meeting/…#r1`). The chair's node also links it in the resolution at once; another
     city's agreement the chair links later (`link_resolution`)."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     with parts.writer.lock:
         _resolution(parts, meeting_id, resolution)
         ref = meetings.from_resolution(meeting_id, resolution)
@@ -431,7 +418,7 @@ def _agreement_view(parts: NodeParts, agreement_id: str) -> queries.AgreementVie
 def update_agreement(parts: NodeParts, user: User, agreement_id: str, terms: AgreementTerms) -> str:
     """Revise an agreement's terms (never its parties). A new text needs every party's
     signature again; the text of an agreement in force does not change (draft a new one)."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     _own(parts, agreement_id, "协议")
     with parts.writer.lock:
         view = _agreement_view(parts, agreement_id)
@@ -455,7 +442,7 @@ def sign_agreement(
 ) -> str:
     """Sign an agreement's current text for this city, in its own log. `text_sha256`, the
     hash of the text the signer read, guards against signing a text changed meanwhile."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     city = parts.config.city
     with parts.writer.lock:
         view = _agreement_view(parts, agreement_id)
@@ -480,7 +467,7 @@ def sign_agreement(
 
 
 def create_project(parts: NodeParts, user: User, fields: ProjectFields) -> str:
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     with parts.writer.lock:
         deps = _source_deps(parts, fields.source_ref, "source_ref")
         project_id = parts.writer.next_id("project")
@@ -488,7 +475,7 @@ def create_project(parts: NodeParts, user: User, fields: ProjectFields) -> str:
 
 
 def update_project(parts: NodeParts, user: User, project_id: str, fields: ProjectFields) -> str:
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_GOVERNANCE)
     _own(parts, project_id, "项目")
     with parts.writer.lock:
         _row(parts, p_gov_projects, project_id, "项目")

@@ -22,7 +22,7 @@ from lunan.auth.roles import Permission
 from lunan.auth.users import User
 from lunan.events.envelope import ObjectId
 from lunan.events.errors import Conflict, Forbidden, Invalid, NotFound
-from lunan.services import NodeParts, latest_deps
+from lunan.services import NodeParts, authorize, latest_deps
 from lunan.sharing import queries
 from lunan.sharing.models import (
     MAX_RECEIVED_BEFORE,
@@ -44,19 +44,6 @@ SYSTEM_ACTOR = {"system": "lunan serve"}
 REQUEST_STATUS_ZH = {"approved": "已批准", "refused": "不予批准", "withdrawn": "已撤回"}
 
 # --- shared checks --------------------------------------------------------------------------
-
-
-def _check_user(parts: NodeParts, user: User) -> None:
-    if not user.can(Permission.MANAGE_DATA):
-        raise Forbidden(
-            f"用户{user.name}无权办理数据共享事务 user {user.name!r} ({user.role.value}) "
-            f"lacks the permission {Permission.MANAGE_DATA.value!r}"
-        )
-    if user.city != parts.config.city:
-        raise Forbidden(
-            f"用户只能代表本市（{user.city}）操作 a user acts only for its own city: "
-            f"{user.name!r} belongs to {user.city}, this node is {parts.config.city}"
-        )
 
 
 def _own(parts: NodeParts, object_id: str, what: str) -> None:
@@ -134,7 +121,7 @@ def _check_unique(parts: NodeParts, fields: DatasetFields) -> None:
 
 def publish_dataset(parts: NodeParts, user: User, fields: DatasetFields) -> str:
     """Publish a catalog entry of this city (资源代码 starting with the city's code)."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_DATA)
     city = parts.config.city
     if not fields.code.startswith(f"{city}-"):
         raise Invalid(
@@ -161,7 +148,7 @@ def _check_agreed_fields(parts: NodeParts, dataset_id: str, fields: DatasetField
 
 def update_dataset(parts: NodeParts, user: User, dataset_id: str, fields: DatasetFields) -> str:
     """Revise an entry; its code, service and kind of answer stay as published."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_DATA)
     _own(parts, dataset_id, "共享目录")
     with parts.writer.lock:
         current = _dataset(parts, dataset_id)
@@ -178,7 +165,7 @@ def update_dataset(parts: NodeParts, user: User, dataset_id: str, fields: Datase
 
 def withdraw_dataset(parts: NodeParts, user: User, dataset_id: str, reason: str = "") -> str:
     """Withdraw an entry from the catalog; its live agreements must be revoked first."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_DATA)
     _own(parts, dataset_id, "共享目录")
     with parts.writer.lock:
         current = _dataset(parts, dataset_id)
@@ -228,7 +215,7 @@ def _check_request_dates(fields: RequestFields, today: dt.date) -> None:
 
 def file_request(parts: NodeParts, user: User, fields: RequestFields) -> str:
     """File a request for another city's entry (共享申请)."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_DATA)
     _check_request_dates(fields, _today())
     with parts.writer.lock:
         dataset = _dataset(parts, fields.dataset, "dataset")
@@ -251,7 +238,7 @@ def file_request(parts: NodeParts, user: User, fields: RequestFields) -> str:
 
 def withdraw_request(parts: NodeParts, user: User, request_id: str, reason: str = "") -> str:
     """The requester withdraws a request not decided yet."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_DATA)
     _own(parts, request_id, "共享申请")
     with parts.writer.lock:
         view = _request(parts, request_id)
@@ -369,13 +356,13 @@ def grant(parts: NodeParts, actor: dict[str, Any], request_id: str, terms: Appro
 def approve_request(parts: NodeParts, user: User, request_id: str, terms: ApprovalTerms) -> str:
     """The provider approves, with the request's terms or narrower ones; returns the
     agreement's id."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_DATA)
     return grant(parts, user.actor(), request_id, terms)
 
 
 def refuse_request(parts: NodeParts, user: User, request_id: str, reason: str) -> str:
     """The provider refuses, with its reason (不予批准)."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_DATA)
     body = Refusal(request=request_id, reason=reason)
     with parts.writer.lock:
         _decidable(parts, request_id)
@@ -402,7 +389,7 @@ def _stored_status(parts: NodeParts, agreement_id: str) -> Row[Any] | None:
 
 
 def _change(parts: NodeParts, user: User, agreement_id: str, change: str, reason: str) -> str:
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_DATA)
     allowed, type_name, label = _CHANGES[change]
     body = AgreementChange(reason=reason)
     with parts.writer.lock:
@@ -450,5 +437,5 @@ def acknowledge(parts: NodeParts, actor: dict[str, Any], agreement_id: str) -> s
 
 def acknowledge_agreement(parts: NodeParts, user: User, agreement_id: str) -> str:
     """A person acknowledges a grant (the reactor does it by itself in `lunan serve`)."""
-    _check_user(parts, user)
+    authorize(parts, user, Permission.MANAGE_DATA)
     return acknowledge(parts, user.actor(), agreement_id)
