@@ -456,10 +456,13 @@ class ServiceConfig:
         return f"{self.adapter}: {shown}" + (f" table {table_name}" if table_name else "")
 
 
+# Asked on every exchange served (is the cached adapter still the configured one?): built once.
+_CONFIG = select(data_services).where(data_services.c.service == bindparam("service"))
+
+
 def get_config(engine: Engine, service: str) -> ServiceConfig | None:
-    q = select(data_services).where(data_services.c.service == service)
     with engine.connect() as conn:
-        row = conn.execute(q).first()
+        row = conn.execute(_CONFIG, {"service": service}).first()
     return None if row is None else _config(row)
 
 
