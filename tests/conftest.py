@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
+from hypothesis import settings
 from sqlalchemy.engine import make_url
 
 from lunan.auth import passwords
@@ -21,6 +22,11 @@ from lunan.auth import passwords
 # to 80 columns whatever width they ask for. Without it, Rich reads COLUMNS as each test sets it.
 for _name in ("COLUMNS", "LINES"):
     os.environ.pop(_name, None)
+
+# Property tests assert what holds, never how fast: Hypothesis's default 200 ms deadline per
+# example is a timing threshold, and fails on a machine busy with the other xdist workers.
+settings.register_profile("lunan", deadline=None)
+settings.load_profile("lunan")
 
 POSTGRES = os.environ.get("LUNAN_TEST_POSTGRES")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES else [])]
