@@ -913,3 +913,79 @@ def rewritten_log(directory: Path, member: Log, new_entries: Sequence[bytes]) ->
     log = Log(engine, node.OWN_LOG_ID, member.signer)
     log.append([b'{"rewritten":true}', *new_entries])
     return log
+
+
+# --- the pages (lunan.web.pages) through a TestClient: sign in, forms with their CSRF token ----
+
+import re  # noqa: E402
+
+from httpx import Response  # noqa: E402
+
+
+@dataclass
+class Visitor:
+    """A browser on one city's node: its cookies, and the CSRF token of its session."""
+
+    client: TestClient
+    csrf: str = ""
+
+    def get(self, path: str, **kw: Any) -> Response:
+        return self.client.get(path, **kw)
+
+    def post(
+        self, path: str, data: dict[str, Any] | None = None, htmx: bool = False, **kw: Any
+    ) -> Response:
+        form = {"csrf_token": self.csrf, **(data or {})}
+        headers = {"HX-Request": "true"} if htmx else {}
+        return self.client.post(path, data=form, headers=headers, follow_redirects=False, **kw)
+
+
+def found_in(pattern: str, html: str) -> str:
+    """The first group of `pattern` in the page, which must be there."""
+    m = re.search(pattern, html)
+    assert m, f"{pattern!r} not in the page"
+    return m.group(1)
+
+
+def login_token(html: str) -> str:
+    return found_in(r'name="login_token" value="([^"]+)"', html)
+
+
+def csrf_of(html: str) -> str:
+    return found_in(r'name="csrf_token" value="([^"]+)"', html)
+
+
+def title_of(html: str) -> str:
+    return found_in(r"<title>([^<]*)</title>", html)
+
+
+def error_of(html: str, form: str, field: str) -> str | None:
+    """The error shown next to a field (by the id the field's aria-describedby names)."""
+    m = re.search(rf'id="{form}-{field}-error">([^<]*)<', html)
+    return m.group(1) if m else None
+
+
+def page_sign_in(client: TestClient, name: str, password: str, next: str = "/") -> Response:
+    """Sign in through the sign-in page, as a person does (the form's one-time token)."""
+    token = login_token(client.get("/login").text)
+    return client.post(
+        "/login",
+        data={"name": name, "password": password, "login_token": token, "next": next},
+        follow_redirects=False,
+    )
+
+
+def signed_in_visitor(client: TestClient, name: str, password: str) -> Visitor:
+    r = page_sign_in(client, name, password)
+    assert r.status_code == 303, r.text
+    return Visitor(client, csrf_of(client.get("/account").text))
+
+
+def pages_app(h: FourCities, parts: Any, directory: Path, log: Any = None) -> FastAPI:
+    """A city's app over the four-city database, with the chair terms of the sample alliance
+    (临沂 first, from 13 May 2021), folded over all four logs."""
+    app = create_app(directory, log) if log is not None else create_app(directory)
+    h.projector.rebuild()  # create_app folded its own log only
+    terms = [(c, date(2021 + i, 5, 13), date(2022 + i, 5, 12)) for i, c in enumerate(CITIES)]
+    app.state.parts = dataclasses.replace(parts, alliance=governance_alliance(h, terms))
+    return app

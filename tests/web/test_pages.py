@@ -13,21 +13,25 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
-from argon2.profiles import CHEAPEST
 from factories import (
     CHAIR,
     CITIES,
     CoopLedger,
+    Visitor,
     coop_ledger,
-    governance_alliance,
+    error_of,
+    login_token,
     make_node,
+    page_sign_in,
+    pages_app,
+    signed_in_visitor,
     task_fields,
+    title_of,
 )
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -61,48 +65,11 @@ TODAY = today_in_shanghai()
 # --- the nodes and the people -------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher.from_parameters(CHEAPEST))
-
-
-@dataclass
-class Visitor:
-    """A browser on one city's node: its cookies, and the CSRF token of its session."""
-
-    client: TestClient
-    csrf: str = ""
-
-    def get(self, path: str, **kw: Any) -> Response:
-        return self.client.get(path, **kw)
-
-    def post(
-        self, path: str, data: dict[str, Any] | None = None, htmx: bool = False, **kw: Any
-    ) -> Response:
-        form = {"csrf_token": self.csrf, **(data or {})}
-        headers = {"HX-Request": "true"} if htmx else {}
-        return self.client.post(path, data=form, headers=headers, follow_redirects=False, **kw)
-
-
-def login_token(html: str) -> str:
-    found = re.search(r'name="login_token" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
+pytestmark = pytest.mark.usefixtures("cheap_hasher")
 
 
 def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> Response:
-    token = login_token(client.get("/login").text)
-    return client.post(
-        "/login",
-        data={"name": name, "password": password, "login_token": token, "next": "/tasks"},
-        follow_redirects=False,
-    )
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
+    return page_sign_in(client, name, password, next="/tasks")
 
 
 @dataclass
@@ -115,15 +82,8 @@ class Site:
 
     def app(self, city: str) -> FastAPI:
         if city not in self.apps:
-            app = create_app(self.ledger.directory)
-            # create_app folded its own log only: give it the four cities' projection.
-            self.ledger.h.projector.rebuild()
-            terms = [
-                (c, date(2021 + i, 5, 13), date(2022 + i, 5, 12)) for i, c in enumerate(CITIES)
-            ]
-            alliance = governance_alliance(self.ledger.h, terms)
-            app.state.parts = dataclasses.replace(self.ledger.parts[city], alliance=alliance)
-            self.apps[city] = app
+            led = self.ledger
+            self.apps[city] = pages_app(led.h, led.parts[city], led.directory)
         return self.apps[city]
 
     def user(self, city: str, role: str) -> str:
@@ -140,11 +100,8 @@ class Site:
 
     def visit(self, city: str = CHAIR, role: str = "coordinator", user_city: str = "") -> Visitor:
         """Signed in through the sign-in page as `role` of `user_city` (default: `city`)."""
-        visitor = self.anonymous(city)
-        r = sign_in(visitor.client, self.user(user_city or city, role))
-        assert r.status_code == 303, r.text
-        visitor.csrf = csrf_of(visitor.get("/account").text)
-        return visitor
+        client = self.anonymous(city).client
+        return signed_in_visitor(client, self.user(user_city or city, role), PASSWORD)
 
     def task(self, **changes: Any) -> str:
         """A task registered by the chair (枣庄 leads and 济宁 helps, unless changed)."""
@@ -182,18 +139,6 @@ def site_db(tmp_path: Path, database_url: str) -> Iterator[Site]:
 
 def page_of(task_id: str) -> str:
     return "/tasks/" + task_id.removeprefix("task/")
-
-
-def error_of(html: str, form: str, field: str) -> str | None:
-    """The error shown next to a field (by the id the field's aria-describedby names)."""
-    found = re.search(rf'id="{form}-{field}-error">([^<]*)<', html)
-    return found.group(1) if found else None
-
-
-def title_of(html: str) -> str:
-    found = re.search(r"<title>([^<]*)</title>", html)
-    assert found, "no <title>"
-    return found.group(1)
 
 
 def a_meeting_and_an_agreement(site: Site) -> tuple[str, str]:

@@ -9,12 +9,11 @@ check with its residents imported, and the clock is pinned to SHARING_TODAY.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,17 @@ from factories import (
     CITIES,
     SHARING_TODAY,
     ExchangeCities,
+    Visitor,
+    error_of,
     exchange_body,
     exchange_cities,
-    governance_alliance,
+    found_in,
+    pages_app,
+    signed_in_visitor,
+    title_of,
 )
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from httpx import Response
 
 from lunan.apps.tourism import gate, registry
 from lunan.apps.tourism.gate import CouldNotAsk
@@ -44,7 +47,6 @@ from lunan.sample import sharing as sample
 from lunan.sharing import queries
 from lunan.sharing.actions import SYSTEM_ACTOR
 from lunan.sharing.models import DatasetFields
-from lunan.web.app import create_app
 from lunan.web.pages import render, sharing
 from lunan.web.pages.i18n_en import EN
 
@@ -68,28 +70,6 @@ def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @dataclass
-class Visitor:
-    client: TestClient
-    csrf: str = ""
-
-    def get(self, path: str, **kw: Any) -> Response:
-        return self.client.get(path, **kw)
-
-    def post(
-        self, path: str, data: dict[str, Any] | None = None, htmx: bool = False, **kw: Any
-    ) -> Response:
-        form = {"csrf_token": self.csrf, **(data or {})}
-        headers = {"HX-Request": "true"} if htmx else {}
-        return self.client.post(path, data=form, headers=headers, follow_redirects=False, **kw)
-
-
-def _found(pattern: str, html: str) -> str:
-    m = re.search(pattern, html)
-    assert m, f"{pattern!r} not in the page"
-    return m.group(1)
-
-
-@dataclass
 class Site:
     ex: ExchangeCities
     apps: dict[str, FastAPI]
@@ -102,14 +82,7 @@ class Site:
     def app(self, city: str) -> FastAPI:
         if city not in self.apps:
             sc = self.ex.sc
-            app = create_app(sc.directory, log=sc.h.logs[city])
-            sc.h.projector.rebuild()  # create_app folded its own log only
-            terms = [
-                (c, date(2021 + i, 5, 13), date(2022 + i, 5, 12)) for i, c in enumerate(CITIES)
-            ]
-            alliance = governance_alliance(sc.h, terms)
-            app.state.parts = dataclasses.replace(sc.parts[city], alliance=alliance)
-            self.apps[city] = app
+            self.apps[city] = pages_app(sc.h, sc.parts[city], sc.directory, sc.h.logs[city])
         return self.apps[city]
 
     def visit(self, city: str = CHAIR, role: str = "officer", user_city: str = "") -> Visitor:
@@ -121,15 +94,7 @@ class Site:
         client = TestClient(self.app(city))
         client.__enter__()
         self.opened.append(client)
-        token = _found(r'name="login_token" value="([^"]+)"', client.get("/login").text)
-        r = client.post(
-            "/login",
-            data={"name": name, "password": PASSWORD, "login_token": token, "next": "/"},
-            follow_redirects=False,
-        )
-        assert r.status_code == 303, r.text
-        csrf = _found(r'name="csrf_token" value="([^"]+)"', client.get("/account").text)
-        return Visitor(client, csrf)
+        return signed_in_visitor(client, name, PASSWORD)
 
     def enterprises(self, city: str = CHAIR) -> str:
         """`city`'s 企业登记信息（示例数据, 有条件共享; 法定代表人身份证号 不予共享)."""
@@ -154,15 +119,6 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
 def path_of(object_id: str) -> str:
     return sharing.url_of(object_id)
-
-
-def title_of(html: str) -> str:
-    return _found(r"<title>([^<]*)</title>", html)
-
-
-def error_of(html: str, form: str, field: str) -> str | None:
-    found = re.search(rf'id="{form}-{field}-error">([^<]*)<', html)
-    return found.group(1) if found else None
 
 
 def request_form(**changes: Any) -> dict[str, Any]:
@@ -461,7 +417,7 @@ def test_the_provider_approves_with_narrowed_terms_and_sees_the_agreement(site: 
     agreement = visitor.get(r.headers["location"]).text
     assert "已批准，共享协议已生成" in agreement and "有效" in agreement
     assert re.search(r'id="agreement-quota">200<', agreement)
-    fields = _found(r'id="agreement-fields">(.*?)</dd>', agreement)
+    fields = found_in(r'id="agreement-fields">(.*?)</dd>', agreement)
     assert "统一社会信用代码" in fields and "企业名称" not in fields
     view = queries.request(site.engine, request_id)
     assert view is not None and view.status == "approved"
@@ -572,7 +528,7 @@ def test_the_exchange_record_shows_counts_digests_and_both_sides_events(site: Si
     served, received = records["served"], records["received"]
     visitor = site.visit(JINING, "auditor")
     html = visitor.get("/sharing/exchanges").text
-    assert _found(r'id="total-served">(\d+)<', html) == "1"
+    assert found_in(r'id="total-served">(\d+)<', html) == "1"
     assert f"/chain/events/{CHAIR}/{served.index}" in html
     assert f"/chain/events/{ZAOZHUANG}/{received.index}" in html
     assert served.request_digest[:12] in html and f"/sharing/exchanges/{request_id}" in html
@@ -581,9 +537,9 @@ def test_the_exchange_record_shows_counts_digests_and_both_sides_events(site: Si
     assert served.request_digest in one and (served.response_digest or "") in one
     assert "两侧摘要一致" in one
     by_agreement = visitor.get("/sharing/exchanges", params={"agreement": agreement}).text
-    assert _found(r'id="total-served">(\d+)<', by_agreement) == "1"
+    assert found_in(r'id="total-served">(\d+)<', by_agreement) == "1"
     elsewhere = visitor.get("/sharing/exchanges", params={"city": HEZE}).text
-    assert _found(r'id="total-served">(\d+)<', elsewhere) == "0"
+    assert found_in(r'id="total-served">(\d+)<', elsewhere) == "0"
     agreement_page = visitor.get(path_of(agreement)).text
     assert (
         "已提供1次" in agreement_page and f"/chain/events/{CHAIR}/{served.index}" in agreement_page
@@ -638,8 +594,8 @@ def test_the_ticket_office_checks_a_resident_and_a_visitor(
     assert page.index("临沂市 · ") < page.index("济宁市 · ")  # this city's attractions first
     r = clerk.post("/sharing/tourism", {"attraction": ATTRACTION, "id_number": resident})
     assert r.status_code == 200
-    assert _found(r'<p class="gate-verdict" id="gate-verdict">([^<]*)<', r.text) == "本地居民价"
-    assert _found(r'<span class="gate-amount">(\d+)<', r.text) == "60"
+    assert found_in(r'<p class="gate-verdict" id="gate-verdict">([^<]*)<', r.text) == "本地居民价"
+    assert found_in(r'<span class="gate-amount">(\d+)<', r.text) == "60"
     assert "经济宁核验为该市居民" in r.text
     assert resident not in r.text and f"{resident[:4]}" in r.text  # shown masked only
     assert f'value="{ATTRACTION}" selected' in r.text  # kept for the next visitor
@@ -647,8 +603,8 @@ def test_the_ticket_office_checks_a_resident_and_a_visitor(
         "/sharing/tourism", {"attraction": ATTRACTION, "id_number": NOT_A_RESIDENT}, htmx=True
     )
     assert visitor.text.lstrip().startswith('<div id="gate"')
-    assert _found(r'id="gate-verdict">([^<]*)<', visitor.text) == "全价"
-    assert _found(r'<span class="gate-amount">(\d+)<', visitor.text) == "120"
+    assert found_in(r'id="gate-verdict">([^<]*)<', visitor.text) == "全价"
+    assert found_in(r'<span class="gate-amount">(\d+)<', visitor.text) == "120"
     assert "经各成员市核验" in visitor.text
     assert visitor.text.count('class="badge">非本市居民') == 4  # who was asked
     named = clerk.post(
@@ -666,8 +622,8 @@ def test_a_member_down_means_full_price_and_says_so(
         "/sharing/tourism", {"attraction": ATTRACTION, "id_number": NOT_A_RESIDENT}
     )
     assert r.status_code == 200
-    assert _found(r'id="gate-verdict">([^<]*)<', r.text) == "未能核验，按全价"
-    assert _found(r'<span class="gate-amount">(\d+)<', r.text) == "120"
+    assert found_in(r'id="gate-verdict">([^<]*)<', r.text) == "未能核验，按全价"
+    assert found_in(r'<span class="gate-amount">(\d+)<', r.text) == "120"
     assert "未能核验" in r.text and "菏泽市节点无法连接" in r.text
 
 
