@@ -20,12 +20,13 @@ from sqlalchemy import Engine, func, select
 from lunan.events.context import loads
 from lunan.events.tables import p_events, p_positions
 from lunan.federation import cosigned
+from lunan.federation.alerts import ALL, Alert, list_alerts
 from lunan.federation.follower import FORK
 from lunan.federation.runtime import Federation
 from lunan.log.evidence import entry_evidence
 from lunan.log.store import TreeStore
 from lunan.services import NodeParts
-from lunan.storage.schema import alerts, cosignatures, logs
+from lunan.storage.schema import cosignatures, logs
 from lunan.web.pages import render
 from lunan.web.pages.deps import Looking, not_found
 
@@ -33,24 +34,6 @@ router = APIRouter(include_in_schema=False)
 
 CITY = re.compile(r"^\d{6}$")
 PAGE = 50
-
-
-@dataclass
-class Alert:
-    origin: str
-    kind: str
-    detail: str
-    evidence: str  # JSON as stored, shown pretty
-    created_at: str
-    resolved_at: str | None = None  # an operator looked and resolved it (lunan alerts resolve)
-
-    @property
-    def fork(self) -> bool:
-        return self.kind == FORK
-
-    @property
-    def open_fork(self) -> bool:
-        return self.fork and self.resolved_at is None
 
 
 @dataclass
@@ -71,7 +54,7 @@ class LogStatus:
     following: bool = True
     last_ok: str | None = None
     last_error: str | None = None
-    alerts: list[Alert] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)  # newest first
 
     @property
     def finality_lag(self) -> int | None:
@@ -84,7 +67,7 @@ class LogStatus:
     @property
     def state(self) -> tuple[str, str]:
         """(colour class, zh label) of the log's health, worst first."""
-        if any(a.open_fork for a in self.alerts):
+        if any(a.stops_following for a in self.alerts):
             return "red", "分叉告警"
         if not self.following:
             return "red", "已停止跟随"
@@ -103,12 +86,8 @@ def federation_of(request: Request) -> Federation | None:
 
 
 def _alerts(engine: Engine) -> list[Alert]:
-    q = select(alerts).order_by(alerts.c.id.desc()).limit(100)
-    with engine.connect() as conn:
-        return [
-            Alert(r.origin, r.kind, r.detail, r.evidence, r.created_at, r.resolved_at)
-            for r in conn.execute(q)
-        ]
+    """The latest 100 alerts, newest first, open and resolved (lunan.federation.alerts)."""
+    return list(reversed(list_alerts(engine, ALL, limit=100)))
 
 
 def _witness_cities(parts: NodeParts) -> dict[str, str]:
@@ -233,7 +212,8 @@ def chain_page(request: Request, _looking: Looking) -> HTMLResponse:
     parts = render.parts_of(request)
     engine = parts.projector.engine
     statuses = log_statuses(request)
-    forks = [a for a in _alerts(engine) if a.fork]
+    every = _alerts(engine)
+    forks = [a for a in every if a.kind == FORK]
     return render.render(
         request,
         "chain.html",
@@ -241,8 +221,8 @@ def chain_page(request: Request, _looking: Looking) -> HTMLResponse:
             "logs": statuses,
             "quorum": parts.alliance.quorum_size() if parts.alliance is not None else None,
             "forks": [(a, _pretty(a.evidence)) for a in forks],
-            "open_forks": any(a.open_fork for a in forks),
-            "other_alerts": [a for a in _alerts(engine) if not a.fork][:20],
+            "open_forks": any(a.stops_following for a in forks),
+            "other_alerts": [a for a in every if a.kind != FORK][:20],
             "rejected": events(engine, status="rejected", limit=20),
             "rejected_total": rejected_count(engine),
             "recent": events(engine, limit=15),
@@ -256,11 +236,8 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _pretty(text: str) -> str:
-    try:
-        return json.dumps(json.loads(text), ensure_ascii=False, indent=2)
-    except ValueError:
-        return text
+def _pretty(evidence: list[str]) -> str:
+    return json.dumps(evidence, ensure_ascii=False, indent=2)
 
 
 @router.get("/chain/events", response_class=HTMLResponse)
