@@ -7,6 +7,7 @@ Four member nodes (临沂, 枣庄, 济宁, 菏泽), an alliance file all four ha
 from __future__ import annotations
 
 import json
+import random
 import signal
 import socket
 import subprocess
@@ -65,14 +66,28 @@ def port_free(port: int) -> bool:
     return True
 
 
-def free_base_port(count: int = len(CITIES)) -> int:
-    """A port P such that P … P+count-1 are all free on 127.0.0.1 right now."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port: int = s.getsockname()[1]
-        if port + count < 65536 and all(port_free(port + i) for i in range(count)):
+def listening_ports() -> range:
+    """Ports safe to listen on: above the well-known ones and below the range the kernel
+    hands out to outgoing connections. Nodes open many connections to each other, and one of
+    them must not take the port a node is about to listen on."""
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        ephemeral = int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768  # Linux's default; other systems start theirs higher
+    return range(10000, ephemeral)
+
+
+def free_base_port(count: int = len(CITIES), within: range | None = None) -> int:
+    """A port P such that P … P+count-1 are all free on 127.0.0.1 right now, from `within`
+    (default: listening_ports()), tried in random order."""
+    ports = within if within is not None else listening_ports()
+    candidates = list(range(ports.start, ports.stop - count + 1))
+    random.shuffle(candidates)
+    for port in candidates:
+        if all(port_free(port + i) for i in range(count)):
             return port
+    raise DemoError(f"no {count} free consecutive ports in {ports.start}–{ports.stop - 1}")
 
 
 def prepare(base: Path, cities: tuple[City, ...], base_port: int) -> list[tuple[City, Path, str]]:
@@ -129,9 +144,8 @@ def wait_healthy(nodes: list[RunningNode], timeout: float = 60.0) -> None:
     for n in nodes:
         while True:
             if n.process.poll() is not None:
-                raise DemoError(
-                    f"{n.city.name} node exited; see {n.directory.parent}/{n.city.code}.log"
-                )
+                log = n.directory.parent / f"{n.city.code}.log"
+                raise DemoError(f"{n.city.name} node exited: {_last_line(log)}; see {log}")
             try:
                 if httpx.get(f"{n.url}/healthz", timeout=2).status_code == 200:
                     break
@@ -142,6 +156,15 @@ def wait_healthy(nodes: list[RunningNode], timeout: float = 60.0) -> None:
                     f"{n.city.name} node did not answer at {n.url} within {timeout:.0f}s"
                 )
             time.sleep(0.1)
+
+
+def _last_line(log: Path) -> str:
+    """What a node said last before it exited (uvicorn ends with the reason)."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "nothing logged"
 
 
 def stop(nodes: list[RunningNode]) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +17,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, insert
 
-from lunan import domains, node
+from lunan import demo, domains, node
 from lunan.events.engine import Projector
 from lunan.events.writer import Writer
 from lunan.log import Log, open_log
@@ -64,12 +64,35 @@ def filled_log(directory: Path, count: int, database: str = node.DEFAULT_DATABAS
     return log
 
 
+def _worker_ports() -> range:
+    """This pytest-xdist worker's own share of the ports nodes may listen on, so that two
+    workers never pick the same port between checking it and binding it."""
+    ports = demo.listening_ports()
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    share = len(ports) // max(workers, 1)
+    start = ports.start + index * share
+    return range(start, start + share)
+
+
+_next_port = [0]
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports on 127.0.0.1, from this worker's share,
+    never one handed out earlier in this run (it may not be bound yet)."""
+    ports = _worker_ports()
+    for _ in range(len(ports)):
+        port = ports.start + _next_port[0] % (len(ports) - count)
+        _next_port[0] += count
+        if all(demo.port_free(port + i) for i in range(count)):
+            return port
+    raise RuntimeError(f"no {count} free ports in {ports}")
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    return free_ports(1)
 
 
 def lunan_command(*args: str) -> list[str]:
@@ -725,8 +748,7 @@ def wire_exchange(ex: ExchangeCities, monkeypatch: pytest.MonkeyPatch) -> list[E
 
 # --- `lunan demo` for the browser tests (tests/e2e): start it, wait, sign in, stop ----------
 
-import os  # noqa: E402  (this section's own imports, kept with it)
-from typing import TYPE_CHECKING  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402  (this section's own imports, kept with it)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -745,15 +767,6 @@ class Demo:
     @property
     def chair(self) -> str:
         return self.urls[CHAIR]
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _demo_ready(urls: dict[str, str], output: Path) -> bool:
@@ -781,9 +794,7 @@ def _demo_stop(proc: subprocess.Popen[bytes]) -> None:
 def lunan_demo(base: Path) -> Iterator[Demo]:
     """`lunan demo` as a new user starts it (four nodes with the sample data, in `base`);
     yields once every node answers, stops it after."""
-    port = free_port()
-    while not all(_port_free(port + i) for i in range(len(DEMO_CITIES))):
-        port = free_port()
+    port = free_ports(len(DEMO_CITIES))
     urls = {city: f"http://127.0.0.1:{port + i}" for i, city in enumerate(DEMO_CITIES)}
     output = base / "demo-output.txt"
     with output.open("wb") as out:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import socket
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
-from factories import filled_log, free_port, lunan_command, make_node, serving
+import pytest
+from factories import filled_log, free_port, free_ports, lunan_command, make_node, serving
 
+from lunan import demo
 from lunan.crypto import note
 
 
@@ -95,7 +98,7 @@ def test_verify_needs_a_source_and_a_key(tmp_path: Path) -> None:
 
 
 def test_the_demo_check_serves_and_verifies_the_demo_node(tmp_path: Path) -> None:
-    port = free_port()
+    port = free_ports(len(demo.CITIES))
     result = run("demo", "--dir", str(tmp_path), "--base-port", str(port), "--check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "demo check passed" in result.stdout and "same state" in result.stdout
@@ -122,6 +125,29 @@ def test_the_demo_names_an_occupied_port(tmp_path: Path) -> None:
         result = run("demo", "--dir", str(tmp_path), "--base-port", str(port), "--check")
     assert result.returncode != 0
     assert f"port {port}" in result.stderr and "--base-port" in result.stderr
+
+
+def test_demo_ports_are_free_and_below_the_ports_outgoing_connections_take() -> None:
+    port = demo.free_base_port(4)
+    assert all(demo.port_free(port + i) for i in range(4))
+    assert port >= 10000 and port + 3 < demo.listening_ports().stop
+    with socket.socket() as outgoing:  # the kernel picks an outgoing connection's port…
+        outgoing.bind(("127.0.0.1", 0))
+        assert outgoing.getsockname()[1] not in demo.listening_ports()  # …never one of ours
+
+
+def test_a_node_that_exits_at_start_is_reported_with_its_last_words(tmp_path: Path) -> None:
+    city = demo.CITIES[1]
+    (tmp_path / f"{city.code}.log").write_text(
+        "INFO: Started server process\nERROR: [Errno 98] address already in use\n"
+    )
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    running = demo.RunningNode(city, "http://127.0.0.1:9", tmp_path / city.code, exited)
+    with pytest.raises(demo.DemoError) as e:
+        demo.wait_healthy([running])
+    assert str(e.value).startswith("枣庄 node exited: ERROR: [Errno 98] address already in use")
+    assert str(tmp_path / f"{city.code}.log") in str(e.value)
 
 
 def test_a_node_on_postgresql_is_created_and_verified(tmp_path: Path, database_url: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from factories import make_node
+from factories import free_ports, make_node
 
 from lunan import demo, node
 from lunan.alliance import config as ac
@@ -34,15 +34,19 @@ Network = tuple[Path, list[demo.RunningNode]]
 
 def _alliance(base: Path) -> list[tuple[demo.City, Path, str]]:
     """Four node directories on free ports, with the alliance file all four signed."""
-    prepared = demo.prepare(base, demo.CITIES, demo.free_base_port())
+    prepared = demo.prepare(base, demo.CITIES, free_ports(len(demo.CITIES)))
     demo.write_alliance(prepared)
     return prepared
 
 
 def _start(base: Path) -> Network:
     nodes = demo.start(_alliance(base), base)
-    demo.wait_healthy(nodes)
-    demo.wait_final(nodes)
+    try:
+        demo.wait_healthy(nodes)
+        demo.wait_final(nodes)
+    except BaseException:
+        demo.stop(nodes)
+        raise
     return base, nodes
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories import residents_csv, user_of
+from factories import free_ports, residents_csv, user_of
 from typer.testing import CliRunner, Result
 
 from lunan import demo
@@ -26,7 +26,7 @@ runner = CliRunner()
 @pytest.fixture
 def linyi(tmp_path: Path) -> Iterator[Path]:
     """临沂's node of a two-city alliance, its resident check published."""
-    prepared = demo.prepare(tmp_path, (LINYI, ZAOZHUANG), demo.free_base_port(2))
+    prepared = demo.prepare(tmp_path, (LINYI, ZAOZHUANG), free_ports(2))
     demo.write_alliance(prepared)
     directory = prepared[0][1]
     with open_node(directory) as parts:

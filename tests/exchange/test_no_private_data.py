@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import exchange_body, residents_csv
+from factories import exchange_body, free_ports, residents_csv
 
 from lunan import demo, node
 from lunan.apps.tourism import residents
@@ -87,7 +87,7 @@ class Node:
 
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
-    prepared = demo.prepare(tmp_path, (LINYI, ZAOZHUANG), demo.free_base_port(2))
+    prepared = demo.prepare(tmp_path, (LINYI, ZAOZHUANG), free_ports(2))
     demo.write_alliance(prepared)
     started = [Node(city, directory, url, tmp_path) for city, directory, url in prepared]
     try:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from factories import exchange_body, residents_csv, sharing_request, user_of
+from factories import exchange_body, free_ports, residents_csv, sharing_request, user_of
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
@@ -138,7 +138,7 @@ def _agreements(provider: Running, requester: Running, today: dt.date) -> dict[s
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     base = tmp_path_factory.mktemp("pair")
-    prepared = demo.prepare(base, (LINYI, ZAOZHUANG), demo.free_base_port(2))
+    prepared = demo.prepare(base, (LINYI, ZAOZHUANG), free_ports(2))
     demo.write_alliance(prepared)
     linyi, zaozhuang = (_serve(directory) for _, directory, _ in prepared)
     try:
