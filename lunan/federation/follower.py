@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select
@@ -28,9 +29,9 @@ from lunan.log import merkle, tiles
 from lunan.log.store import TileRow, TreeBuilder, TreeStore, write_batch
 from lunan.storage.schema import alerts, witness_state
 
-SEGMENT = 1 << 16  # entries verified and committed together while catching up
+SEGMENT = 1 << 14  # entries verified and committed together while catching up
 FETCHES_IN_FLIGHT = 4
-MAX_COMMIT = 4 * SEGMENT  # the most entries one signed step may add
+MAX_COMMIT = 1 << 18  # the most entries one signed step may add
 FORK = "fork"
 
 
@@ -100,23 +101,39 @@ class Follower:
         served = self.peer.get("/log/v1/checkpoint").decode("utf-8", "replace")
         latest = self._open(served)
         self.seen_size, self.served = latest.size, served
+        stored = self.store.latest()
+        size = stored[0] if stored else 0
         added = 0
-        segments = 0
-        while max_segments is None or segments < max_segments:
-            stored = self.store.latest()
-            size = stored[0] if stored else 0
-            if latest.size <= size:
-                self._check_not_behind(latest, served, stored)
-                break
-            segment = self._next_segment(size)
-            if not segment:
-                raise PeerError(f"{self.origin} shows size {latest.size} but lists no checkpoint")
-            added += self._apply(size, segment)
-            segments += 1
-            if on_progress:
-                on_progress(Progress(segment[-1][0].size, latest.size))
+        if latest.size <= size:
+            self._check_not_behind(latest, served, stored)
+        else:
+            added = self._catch_up(size, latest.size, on_progress, max_segments)
         self._check_witnessed()
         return added
+
+    def _catch_up(
+        self,
+        size: int,
+        target: int,
+        on_progress: Callable[[Progress], None] | None,
+        max_segments: int | None,
+    ) -> int:
+        """Verify and store segment after segment; returns the entries added. Three things
+        overlap: the member serves the next entries, this thread hashes the current segment,
+        and a writer thread commits the one before (SQLite runs without the interpreter
+        lock)."""
+        builder = TreeBuilder.load(self.store, size)
+        segments = 0
+        with _EntryStream(self, size, target) as stream, _Writer(self) as writer:
+            while builder.size < target and (max_segments is None or segments < max_segments):
+                segment = self._next_segment(builder.size)
+                if not segment:
+                    raise PeerError(f"{self.origin} shows size {target} but lists no checkpoint")
+                builder = self._apply(builder, segment, stream, writer)
+                segments += 1
+                if on_progress:
+                    on_progress(Progress(builder.size, target))
+        return builder.size - size
 
     def _open(self, signed: str) -> cp.Checkpoint:
         try:
@@ -145,50 +162,29 @@ class Follower:
                 break
         return segment
 
-    def _apply(self, size: int, segment: list[tuple[cp.Checkpoint, str]]) -> int:
-        end = segment[-1][0].size
-        entries = self._fetch_entries(size, end)
-        builder = TreeBuilder.load(self.store, size)
+    def _apply(
+        self,
+        builder: TreeBuilder,
+        segment: list[tuple[cp.Checkpoint, str]],
+        stream: _EntryStream,
+        writer: _Writer,
+    ) -> TreeBuilder:
+        """Check every signed root of the segment against our tree plus the member's entries;
+        hand the segment to the writer only if all match. Returns the grown tree."""
+        size = builder.size
+        entries = stream.take(segment[-1][0].size - size)
         rows: dict[tuple[int, int], TileRow] = {}
         done = size
         for checkpoint, signed in segment:
-            builder, changed = builder.extend(
-                [merkle.leaf_hash(e) for e in entries[done - size : checkpoint.size - size]]
-            )
+            leaves = [merkle.leaf_hash(e) for e in entries[done - size : checkpoint.size - size]]
+            builder, changed = builder.extend(leaves)
             rows.update(((r.level, r.idx), r) for r in changed)  # a later row supersedes
             done = checkpoint.size
             if builder.root() != checkpoint.root:
+                writer.wait()  # our stored copy must be complete to tell a fork from bad data
                 self._fork_or_bad_data(size, checkpoint, signed)
-        now = now_shanghai()
-        with self.engine.begin() as conn:
-            write_batch(conn, self.store.log_id, size, entries, list(rows.values()), None)
-            for checkpoint, signed in segment:
-                write_batch(conn, self.store.log_id, 0, [], [], (checkpoint.size, signed, now))
-        return end - size
-
-    def _fetch_entries(self, begin: int, end: int) -> list[bytes]:
-        """Entries [begin, end), 4,096 per request with several requests in flight (the peer
-        serves them on its own cores meanwhile), checked only for their count here: the
-        roots come next."""
-        ranges = [(b, min(end, b + tiles.MAX_RANGE)) for b in range(begin, end, tiles.MAX_RANGE)]
-        out: list[bytes] = []
-        with ThreadPoolExecutor(max_workers=FETCHES_IN_FLIGHT) as pool:
-            for (first, last), data in zip(
-                ranges, pool.map(self._fetch_range, ranges), strict=True
-            ):
-                try:
-                    bundle = list(tiles.unbundle_entries(data))
-                except ValueError as e:
-                    raise PeerError(f"{self.origin}: entries {first}–{last}: {e}") from e
-                if len(bundle) != last - first:
-                    raise PeerError(
-                        f"{self.origin}: asked for entries {first}–{last}, got {len(bundle)}"
-                    )
-                out.extend(bundle)
-        return out
-
-    def _fetch_range(self, bounds: tuple[int, int]) -> bytes:
-        return self.peer.get(f"/api/v1/log/entries?begin={bounds[0]}&end={bounds[1]}")
+        writer.write(size, entries, list(rows.values()), segment)
+        return builder
 
     def _fork_or_bad_data(self, size: int, checkpoint: cp.Checkpoint, signed: str) -> None:
         """Our copy plus the served entries miss the signed root: bad entries, or a fork?"""
@@ -248,3 +244,100 @@ class Follower:
     def _fork(self, detail: str, evidence: list[str]) -> None:
         raise_alert(self.engine, self.origin, FORK, detail, evidence)
         raise ForkDetected(f"{self.origin}: {detail}")
+
+
+class _EntryStream:
+    """The member's entries [begin, end) in order, fetched 4,096 per request with several
+    requests in flight ahead of the reader (the member serves them on its own cores), each
+    checked only for its count here: the roots come next."""
+
+    def __init__(self, follower: Follower, begin: int, end: int) -> None:
+        self.follower = follower
+        step = tiles.MAX_RANGE
+        self.ranges = deque((b, min(end, b + step)) for b in range(begin, end, step))
+        self.pool = ThreadPoolExecutor(max_workers=FETCHES_IN_FLIGHT)
+        self.pending: deque[tuple[tuple[int, int], Future[bytes]]] = deque()
+        self.buffer: list[bytes] = []
+        self._refill()
+
+    def __enter__(self) -> _EntryStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for _, future in self.pending:
+            future.cancel()
+        self.pool.shutdown(wait=True)
+
+    def _refill(self) -> None:
+        while self.ranges and len(self.pending) < FETCHES_IN_FLIGHT:
+            bounds = self.ranges.popleft()
+            self.pending.append((bounds, self.pool.submit(self._fetch, bounds)))
+
+    def _fetch(self, bounds: tuple[int, int]) -> bytes:
+        return self.follower.peer.get(f"/api/v1/log/entries?begin={bounds[0]}&end={bounds[1]}")
+
+    def take(self, n: int) -> list[bytes]:
+        origin = self.follower.origin
+        while len(self.buffer) < n:
+            if not self.pending:
+                raise PeerError(f"{origin}: its entries end before its checkpoint")
+            (first, last), future = self.pending.popleft()
+            data = future.result()
+            self._refill()
+            try:
+                bundle = tiles.unbundle_entries(data)
+            except ValueError as e:
+                raise PeerError(f"{origin}: entries {first}–{last}: {e}") from e
+            if len(bundle) != last - first:
+                raise PeerError(f"{origin}: asked for entries {first}–{last}, got {len(bundle)}")
+            self.buffer.extend(bundle)
+        taken, self.buffer = self.buffer[:n], self.buffer[n:]
+        return taken
+
+
+class _Writer:
+    """Commits verified segments on a thread of its own, one at a time and in order; at most
+    one waits while the next is verified. A failed write is raised at the next call."""
+
+    def __init__(self, follower: Follower) -> None:
+        self.follower = follower
+        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.last: Future[None] | None = None
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def wait(self) -> None:
+        last, self.last = self.last, None
+        if last is not None:
+            last.result()
+
+    def write(
+        self,
+        start: int,
+        entries: list[bytes],
+        rows: list[TileRow],
+        segment: list[tuple[cp.Checkpoint, str]],
+    ) -> None:
+        self.wait()
+        self.last = self.pool.submit(self._commit, start, entries, rows, segment)
+
+    def _commit(
+        self,
+        start: int,
+        entries: list[bytes],
+        rows: list[TileRow],
+        segment: list[tuple[cp.Checkpoint, str]],
+    ) -> None:
+        now = now_shanghai()
+        log_id = self.follower.store.log_id
+        with self.follower.engine.begin() as conn:
+            write_batch(conn, log_id, start, entries, rows, None)
+            for checkpoint, signed in segment:
+                write_batch(conn, log_id, 0, [], [], (checkpoint.size, signed, now))

@@ -130,16 +130,20 @@ def bundle_entries(entries: Sequence[bytes]) -> bytes:
 MAX_RANGE = 16 * TILE_WIDTH
 
 
-def unbundle_entries(data: bytes) -> Iterator[bytes]:
-    i = 0
-    while i < len(data):
-        if i + 2 > len(data):
+def unbundle_entries(data: bytes) -> list[bytes]:
+    """The entries of a tlog-tiles entry bundle; ValueError if it is cut short."""
+    out: list[bytes] = []
+    append = out.append
+    i, n = 0, len(data)
+    while i < n:
+        if i + 2 > n:
             raise ValueError("entry bundle ends inside a length prefix")
-        n = int.from_bytes(data[i : i + 2], "big")
-        if i + 2 + n > len(data):
+        j = i + 2 + (data[i] << 8 | data[i + 1])
+        if j > n:
             raise ValueError("entry bundle ends inside an entry")
-        yield data[i + 2 : i + 2 + n]
-        i += 2 + n
+        append(data[i + 2 : j])
+        i = j
+    return out
 
 
 def fetch_entries(
@@ -159,7 +163,7 @@ def fetch_entries(
     ]
     for ref, data in zip(refs, fetch_all(get, [tile_path(r) for r in refs]), strict=True):
         try:
-            bundle = list(unbundle_entries(data))
+            bundle = unbundle_entries(data)
         except ValueError as e:
             raise ValueError(f"entry bundle {ref.index}: {e}") from e
         if len(bundle) != ref.width:

@@ -12,6 +12,7 @@ import pytest
 from factories import entries, make_node
 
 from lunan import node
+from lunan.federation import follower as following
 from lunan.federation.follower import FORK, Follower, ForkDetected, open_alert
 from lunan.federation.peer import Peer, PeerError
 from lunan.log import Log, open_log, tiles
@@ -26,6 +27,7 @@ class StorePeer(Peer):
         super().__init__("http://member.invalid")
         self.log = log
         self.corrupt_entries = False
+        self.corrupt_from: int | None = None  # entries from this index on are altered
         self.proof_down = False
 
     def get(self, path: str) -> bytes:
@@ -43,9 +45,12 @@ class StorePeer(Peer):
             proof = store.consistency_proof(int(query["old"]), int(query["new"]))
             return json.dumps({"proof": [base64.b64encode(p).decode() for p in proof]}).encode()
         assert path.startswith("/api/v1/log/entries?")
-        data = store.entries(int(query["begin"]), int(query["end"]))
+        begin = int(query["begin"])
+        data = store.entries(begin, int(query["end"]))
         if self.corrupt_entries:
             data = [e + b" " for e in data]
+        if self.corrupt_from is not None:
+            data = [e + b" " if begin + i >= self.corrupt_from else e for i, e in enumerate(data)]
         return tiles.bundle_entries(data)
 
 
@@ -77,6 +82,29 @@ def test_the_follower_stores_the_member_log_once_every_root_checks_out(
     member.append(entries(0, 700))
     assert f.sync() == 701
     assert f.store.root(701) == member.store.root(701)
+
+
+def test_a_long_catch_up_keeps_every_segment_verified_before_bad_entries_and_resumes_there(
+    follower: tuple[Follower, StorePeer], member: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(following, "SEGMENT", 300)  # several segments in a small log
+    f, peer = follower
+    for start in range(0, 2000, 100):  # twenty signed commits of 100
+        member.append(entries(start, 100))
+    peer.corrupt_from = 1500
+    with pytest.raises(PeerError, match="do not match"):
+        f.sync()
+    # A segment ends at the last checkpoint within 300 entries: 201, 501, 801, 1101, 1401,
+    # then 1701, whose checkpoint 1501 the altered entry 1500 breaks.
+    assert f.store.size() == 1401
+    assert f.store.root(1401) == member.store.root(1401)
+    with pytest.raises(PeerError, match="do not match"):
+        f.sync()
+    assert f.store.size() == 1401
+    peer.corrupt_from = None
+    assert f.sync() == 600
+    assert f.store.size() == 2001
+    assert f.store.root(2001) == member.store.root(2001)
 
 
 def test_entries_that_do_not_match_the_checkpoint_are_not_stored_and_not_a_fork(
