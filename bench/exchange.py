@@ -32,6 +32,7 @@ import json
 import math
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -67,7 +68,7 @@ KEY = "身份证号"
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-Metrics = dict[str, float | int | str | bool]
+Metrics = dict[str, float | int | str | bool | list[float]]
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -92,6 +93,15 @@ class Run:
 
     def count(self) -> int:
         return sum(len(xs) for xs in self.latencies.values())
+
+    def merge(self, other: Run) -> None:
+        self.seconds += other.seconds
+        for kind, xs in other.latencies.items():
+            self.latencies.setdefault(kind, []).extend(xs)
+        self.failures.extend(other.failures)
+
+    def rate(self) -> float:
+        return self.count() / self.seconds
 
     def summary(self, prefix: str, unit: str) -> Metrics:
         lat = self.all()
@@ -365,9 +375,21 @@ def serve_bare(directory: Path, port: int, upstream: str | None) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
+def snapshot(directory: Path, to: Path) -> Path:
+    """A copy of a running node's directory, its SQLite database copied by SQLite's backup
+    API (consistent while the node writes). The baseline's apps run on copies: an app of its
+    own rebuilds the projections for the logs it knows, which must not touch the nodes'."""
+    shutil.copytree(directory, to, ignore=shutil.ignore_patterns("node.db*"))
+    with sqlite3.connect(directory / "node.db") as source, sqlite3.connect(to / "node.db") as copy:
+        source.backup(copy)
+    return to
+
+
 @contextmanager
 def bare_nodes(nodes_dirs: dict[str, Path], base: Path) -> Iterator[dict[str, str]]:
-    """枣庄's and 临沂's apps with the bare routes, as processes; yields city -> URL."""
+    """枣庄's and 临沂's apps with the bare routes, as processes, on copies of their
+    directories; yields city -> URL."""
+    nodes_dirs = {city: snapshot(d, base / f"bare-{city}") for city, d in nodes_dirs.items()}
     port = demo.free_base_port(2)
     urls = {ZAOZHUANG: f"http://127.0.0.1:{port}", LINYI: f"http://127.0.0.1:{port + 1}"}
     procs = []
@@ -454,13 +476,23 @@ def gate_visits(
     ]
 
 
-def bench(base: Path, gates: int, seconds: float, residents: int) -> Metrics:
-    warmup = min(1.0, seconds / 4)
+def bench(base: Path, gates: int, seconds: float, rounds: int, residents: int) -> Metrics:
+    """The exchange and the unsigned relay in alternating rounds (`seconds` each in all), so
+    that both see the same moods of a noisy machine; then the tourism check and the direct
+    lookup. The nodes settle (every record folded everywhere) before each round, so that no
+    round pays for the one before."""
+    per_round = seconds / rounds
+    warmup = min(1.0, per_round / 4)
     people = {city: generate(city, residents, "bench") for city in (LINYI, ZAOZHUANG)}
     numbers = {city: [r.id_number for r in people[city]] for city in people}
     strangers = outsiders(residents, random.Random(2021))
     spot = next(a for a in attractions_in(LINYI) if a.full_price > a.local_price)
-    m: Metrics = {"gates": gates, "seconds_per_measurement": seconds, "residents": residents}
+    m: Metrics = {
+        "gates": gates,
+        "seconds_per_measurement": seconds,
+        "rounds": rounds,
+        "residents": residents,
+    }
     with two_nodes(base) as nodes:
         t0 = time.perf_counter()
         err.print("[bold]▶ setting up: catalog entries, imports, request, approval[/]")
@@ -469,10 +501,44 @@ def bench(base: Path, gates: int, seconds: float, residents: int) -> Metrics:
         linyi = nodes.url(LINYI)
         auth = {"Authorization": f"Bearer {nodes.tokens[LINYI]}"}
         lookups = lookup_visits(agreement, numbers[ZAOZHUANG], strangers)
-        err.print(f"[bold]▶ exchange: {gates} gates → 临沂 → 枣庄, signed, checked, logged[/]")
-        url = f"{linyi}/api/v1/exchange/call"
-        exchange = hammer("exchange", url, auth, lookups, gates, seconds, warmup)
-        m.update(exchange.summary("exchange", "pairs"))
+        bare: list[Visit] = [(kind, {"params": body["params"]}, c) for kind, body, c in lookups]
+        dirs = {city: nodes.directory(city) for city in (LINYI, ZAOZHUANG)}
+        # The baseline: the same apps on copies of the directories, beside the idle nodes.
+        with bare_nodes(dirs, base) as urls:
+            err.print(
+                f"[bold]▶ {rounds} rounds: {gates} gates → 临沂 → 枣庄 signed, checked, logged; "
+                "then the same lookup relayed unsigned, unchecked, unlogged[/]"
+            )
+            exchange, relay, ratios = Run(), Run(), []
+            for r in range(rounds):
+                nodes.settle()
+                url = f"{linyi}/api/v1/exchange/call"
+                e = hammer(
+                    f"exchange {r + 1}/{rounds}", url, auth, lookups, gates, per_round, warmup
+                )
+                nodes.settle()
+                url = f"{urls[LINYI]}/bench/v1/relay"
+                b = hammer(f"relay {r + 1}/{rounds}", url, {}, bare, gates, per_round, warmup)
+                exchange.merge(e)
+                relay.merge(b)
+                ratios.append(round(e.rate() / b.rate(), 3))
+                err.print(
+                    f"  round {r + 1}: {e.rate():.1f} vs {b.rate():.1f} pairs/s → {ratios[-1]}"
+                )
+            m.update(exchange.summary("exchange", "pairs"))
+            m.update(relay.summary("relay", "pairs"))
+            m["exchange_vs_relay_by_round"] = ratios
+            direct = hammer(
+                "direct lookup",
+                f"{urls[ZAOZHUANG]}/bench/v1/lookup",
+                {},
+                bare,
+                gates,
+                seconds,
+                warmup,
+            )
+            m.update(direct.summary("direct", "lookups"))
+        nodes.settle()
         err.print(f"[bold]▶ tourism check: {gates} gates at {spot.name}, mixed visitors[/]")
         visits = gate_visits(spot, numbers[ZAOZHUANG], numbers[LINYI], strangers)
         url = f"{linyi}/api/v1/apps/tourism/check"
@@ -488,19 +554,6 @@ def bench(base: Path, gates: int, seconds: float, residents: int) -> Metrics:
     answered = exchange.count() + len(tourism.latencies["member"] + tourism.latencies["outsider"])
     if min(int(m["served_logged"]), int(m["received_logged"])) < answered:
         raise RuntimeError(f"fewer exchanges logged than answered ({answered}): {m}")
-
-    err.print("[bold]▶ baseline: the same apps and lookup, unsigned, unchecked, unlogged[/]")
-    bare: list[Visit] = [(kind, {"params": body["params"]}, c) for kind, body, c in lookups]
-    dirs = {city: nodes.directory(city) for city in (LINYI, ZAOZHUANG)}
-    with bare_nodes(dirs, base) as urls:
-        relay = hammer(
-            "unsigned relay", f"{urls[LINYI]}/bench/v1/relay", {}, bare, gates, seconds, warmup
-        )
-        m.update(relay.summary("relay", "pairs"))
-        direct = hammer(
-            "direct lookup", f"{urls[ZAOZHUANG]}/bench/v1/lookup", {}, bare, gates, seconds, warmup
-        )
-        m.update(direct.summary("direct", "lookups"))
     return m
 
 
@@ -537,6 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short run (< 1 min)")
     parser.add_argument("--gates", type=int, default=GATES, help="concurrent callers")
     parser.add_argument("--seconds", type=float, help="per measurement (default by --quick)")
+    parser.add_argument("--rounds", type=int, help="exchange/relay rounds (default by --quick)")
     parser.add_argument("--keep", action="store_true", help="keep bench-data/ afterwards")
     parser.add_argument("--data", type=Path, default=ROOT / "bench-data" / "exchange")
     # Internal: the baseline's server processes.
@@ -555,7 +609,8 @@ def main(argv: list[str] | None = None) -> int:
     args.data.mkdir(parents=True)
     t_start = time.perf_counter()
     try:
-        m = bench(args.data, args.gates, seconds, residents)
+        rounds = args.rounds or (2 if args.quick else 4)
+        m = bench(args.data, args.gates, seconds, rounds, residents)
     finally:
         if not args.keep:
             shutil.rmtree(args.data, ignore_errors=True)
