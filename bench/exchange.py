@@ -30,6 +30,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import random
 import shutil
 import sqlite3
@@ -37,7 +38,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,7 @@ class Run:
     seconds: float = 0.0
     latencies: dict[str, list[float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0  # CPU time the serving processes spent in the measured window
 
     def all(self) -> list[float]:
         return sorted(x for xs in self.latencies.values() for x in xs)
@@ -96,6 +98,7 @@ class Run:
 
     def merge(self, other: Run) -> None:
         self.seconds += other.seconds
+        self.cpu_s += other.cpu_s
         for kind, xs in other.latencies.items():
             self.latencies.setdefault(kind, []).extend(xs)
         self.failures.extend(other.failures)
@@ -116,6 +119,20 @@ class Run:
         }
 
 
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU time of processes (all their threads), from /proc (Linux); 0 where
+    there is no /proc."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
 # One gate's request: (kind, JSON body, check of the answer → problem or None).
 Visit = tuple[str, dict[str, Any], Callable[[dict[str, Any]], str | None]]
 
@@ -128,9 +145,11 @@ def hammer(
     gates: int,
     seconds: float,
     warmup: float,
+    servers: Sequence[int] = (),
 ) -> Run:
     """`gates` callers POST visits (round robin, each from its own offset) for `warmup` then
-    `seconds` seconds; only requests started after the warm-up count."""
+    `seconds` seconds; only requests started after the warm-up count, and the CPU time the
+    `servers` (process ids) spend meanwhile."""
     run = Run(seconds=seconds)
     lock = threading.Lock()
     start = time.perf_counter() + warmup
@@ -179,9 +198,17 @@ def hammer(
         t_begin = time.perf_counter()
         for t in threads:
             t.start()
+        cpu_start: float | None = None
+        cpu_stop = 0.0
         while any(t.is_alive() for t in threads):
-            time.sleep(0.1)
-            bar.update(task, completed=time.perf_counter() - t_begin, done=sum(answered))
+            time.sleep(0.05)
+            now = time.perf_counter()
+            if cpu_start is None and now >= start:
+                cpu_start = cpu_seconds(servers)
+            if now < stop:
+                cpu_stop = cpu_seconds(servers)
+            bar.update(task, completed=now - t_begin, done=sum(answered))
+        run.cpu_s = cpu_stop - (cpu_start or 0.0)
         for t in threads:
             t.join()
     if run.failures:
@@ -386,7 +413,9 @@ def snapshot(directory: Path, to: Path) -> Path:
 
 
 @contextmanager
-def bare_nodes(nodes_dirs: dict[str, Path], base: Path) -> Iterator[dict[str, str]]:
+def bare_nodes(
+    nodes_dirs: dict[str, Path], base: Path
+) -> Iterator[tuple[dict[str, str], list[int]]]:
     """枣庄's and 临沂's apps with the bare routes, as processes, on copies of their
     directories; yields city -> URL."""
     nodes_dirs = {city: snapshot(d, base / f"bare-{city}") for city, d in nodes_dirs.items()}
@@ -415,7 +444,7 @@ def bare_nodes(nodes_dirs: dict[str, Path], base: Path) -> Iterator[dict[str, st
                 if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                     raise RuntimeError(f"the bare {city} app did not start; see {base}/bare-*.log")
                 time.sleep(0.1)
-        yield urls
+        yield urls, [p.pid for p in procs]
     finally:
         for p in procs:
             p.terminate()
@@ -504,30 +533,36 @@ def bench(base: Path, gates: int, seconds: float, rounds: int, residents: int) -
         bare: list[Visit] = [(kind, {"params": body["params"]}, c) for kind, body, c in lookups]
         dirs = {city: nodes.directory(city) for city in (LINYI, ZAOZHUANG)}
         # The baseline: the same apps on copies of the directories, beside the idle nodes.
-        with bare_nodes(dirs, base) as urls:
+        with bare_nodes(dirs, base) as (urls, bare_pids):
+            node_pids = [n.process.pid for n in nodes.running]
             err.print(
                 f"[bold]▶ {rounds} rounds: {gates} gates → 临沂 → 枣庄 signed, checked, logged; "
                 "then the same lookup relayed unsigned, unchecked, unlogged[/]"
             )
             exchange, relay, ratios = Run(), Run(), []
             for r in range(rounds):
+                label = f"{r + 1}/{rounds}"
                 nodes.settle()
                 url = f"{linyi}/api/v1/exchange/call"
                 e = hammer(
-                    f"exchange {r + 1}/{rounds}", url, auth, lookups, gates, per_round, warmup
+                    f"exchange {label}", url, auth, lookups, gates, per_round, warmup, node_pids
                 )
                 nodes.settle()
                 url = f"{urls[LINYI]}/bench/v1/relay"
-                b = hammer(f"relay {r + 1}/{rounds}", url, {}, bare, gates, per_round, warmup)
+                b = hammer(f"relay {label}", url, {}, bare, gates, per_round, warmup, bare_pids)
                 exchange.merge(e)
                 relay.merge(b)
                 ratios.append(round(e.rate() / b.rate(), 3))
                 err.print(
-                    f"  round {r + 1}: {e.rate():.1f} vs {b.rate():.1f} pairs/s → {ratios[-1]}"
+                    f"  round {label}: {e.rate():.1f} vs {b.rate():.1f} pairs/s: {ratios[-1]}"
                 )
             m.update(exchange.summary("exchange", "pairs"))
             m.update(relay.summary("relay", "pairs"))
             m["exchange_vs_relay_by_round"] = ratios
+            # CPU time both servers spent per answered pair: the work, apart from the waiting.
+            if exchange.cpu_s and relay.cpu_s:
+                m["exchange_cpu_ms_per_pair"] = round(1e3 * exchange.cpu_s / exchange.count(), 2)
+                m["relay_cpu_ms_per_pair"] = round(1e3 * relay.cpu_s / relay.count(), 2)
             direct = hammer(
                 "direct lookup",
                 f"{urls[ZAOZHUANG]}/bench/v1/lookup",
