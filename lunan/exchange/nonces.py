@@ -58,10 +58,10 @@ def lookup(engine: Engine, key: str, role: str) -> bytes | None:
 
 def salt(directory: Path) -> bytes:
     """The node's salt, made on first use (O_EXCL, so two processes cannot make two)."""
-    path = directory.resolve() / SALT_FILE
-    if path not in _salts:
-        _salts[path] = _read_or_make(path)
-    return _salts[path]
+    # Asked on every exchange call: cached by the path as given, resolved only once.
+    if directory not in _salts:
+        _salts[directory] = _read_or_make(directory.resolve() / SALT_FILE)
+    return _salts[directory]
 
 
 def _read_or_make(path: Path) -> bytes:

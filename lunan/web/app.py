@@ -31,11 +31,24 @@ from lunan.web.api import tasks_xlsx
 from lunan.web.api import tourism as tourism_api
 
 
-def after_fold(parts: NodeParts) -> None:
+class AfterFold:
     """What the background loop does after replicating: fold, then let the node answer what
-    it must answer by itself (approve 无条件共享 requests, acknowledge agreements)."""
-    parts.projector.catch_up()
-    reactor.react(parts)
+    it must answer by itself (approve 无条件共享 requests, acknowledge agreements) — only when
+    the folded state moved since it last did (folded here, on a request's path, or by a CLI
+    command in another process): the reactions depend on that state alone, and looking for
+    them takes several queries, where the positions are one."""
+
+    def __init__(self, parts: NodeParts) -> None:
+        self.parts = parts
+        self.seen: dict[str, int] | None = None  # the positions last reacted to
+
+    def __call__(self) -> None:
+        projector = self.parts.projector
+        projector.catch_up()
+        positions = projector.positions()  # read first: a later fold makes the next step react
+        if positions != self.seen:
+            reactor.react(self.parts)  # if it raises, `seen` stays and the next step retries
+            self.seen = positions
 
 
 def create_app(
@@ -47,7 +60,7 @@ def create_app(
     parts = parts_for(node_dir, config, the_log, federation.alliance if federation else None)
     parts.projector.catch_up()
     if federation is not None:
-        federation.after_step = lambda: after_fold(parts)
+        federation.after_step = AfterFold(parts)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ from lunan.events.context import loads
 from lunan.events.registry import Rejected
 from lunan.events.tables import p_events
 from lunan.sharing import actions, queries, reactor
+from lunan.web.app import AfterFold
 
 ZAOZHUANG, JINING, HEZE = "370400", "370800", "371700"
 
@@ -86,3 +87,20 @@ def test_a_rejected_append_is_not_retried(
     assert reactor.react(sc.parts[CHAIR]) == 0
     assert reactor.react(sc.parts[CHAIR]) == 0
     assert calls == ["grant"]
+
+
+def test_the_background_step_reacts_only_when_the_folded_state_moved(
+    sc: SharingCities, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    react = reactor.react
+    monkeypatch.setattr(reactor, "react", lambda parts: calls.append(react(parts)) or 0)
+    step = AfterFold(sc.parts[CHAIR])
+    step()
+    step()  # nothing moved: nothing looked for
+    assert len(calls) == 1
+    request_id = open_request(sc)  # folded by the request's own write, not by the step
+    step()
+    assert calls[1:] == [1]
+    view = queries.request(sc.h.engine, request_id)
+    assert view is not None and view.status == "approved"
