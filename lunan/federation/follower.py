@@ -183,7 +183,7 @@ class Follower:
             if builder.root() != checkpoint.root:
                 writer.wait()  # our stored copy must be complete to tell a fork from bad data
                 self._fork_or_bad_data(size, checkpoint, signed)
-        writer.write(size, entries, list(rows.values()), segment)
+        writer.write(_Verified(size, entries, list(rows.values()), segment))
         return builder
 
     def _fork_or_bad_data(self, size: int, checkpoint: cp.Checkpoint, signed: str) -> None:
@@ -318,26 +318,24 @@ class _Writer:
         if last is not None:
             last.result()
 
-    def write(
-        self,
-        start: int,
-        entries: list[bytes],
-        rows: list[TileRow],
-        segment: list[tuple[cp.Checkpoint, str]],
-    ) -> None:
+    def write(self, segment: _Verified) -> None:
         self.wait()
-        self.last = self.pool.submit(self._commit, start, entries, rows, segment)
+        self.last = self.pool.submit(self._commit, segment)
 
-    def _commit(
-        self,
-        start: int,
-        entries: list[bytes],
-        rows: list[TileRow],
-        segment: list[tuple[cp.Checkpoint, str]],
-    ) -> None:
+    def _commit(self, segment: _Verified) -> None:
         now = now_shanghai()
         log_id = self.follower.store.log_id
         with self.follower.engine.begin() as conn:
-            write_batch(conn, log_id, start, entries, rows, None)
-            for checkpoint, signed in segment:
+            write_batch(conn, log_id, segment.start, segment.entries, segment.tiles, None)
+            for checkpoint, signed in segment.checkpoints:
                 write_batch(conn, log_id, 0, [], [], (checkpoint.size, signed, now))
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A segment whose every signed root matched: what the writer stores of it."""
+
+    start: int
+    entries: list[bytes]
+    tiles: list[TileRow]
+    checkpoints: list[tuple[cp.Checkpoint, str]]
