@@ -67,15 +67,16 @@ def port_free(port: int) -> bool:
 
 
 def listening_ports() -> range:
-    """Ports safe to listen on: above the well-known ones and below the range the kernel
-    hands out to outgoing connections. Nodes open many connections to each other, and one of
-    them must not take the port a node is about to listen on."""
+    """Ports safe to listen on: outside the range the kernel hands out to outgoing
+    connections (below it, or above it if that leaves more). Nodes open many connections to
+    each other, and one of them must not take the port a node is about to listen on."""
     try:
         text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
-        ephemeral = int(text.split()[0])
-    except (OSError, ValueError, IndexError):
-        ephemeral = 32768  # Linux's default; other systems start theirs higher
-    return range(10000, ephemeral)
+        low, high = (int(x) for x in text.split()[:2])
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    below, above = range(10000, low), range(high + 1, 65536)
+    return below if len(below) >= len(above) else above
 
 
 def free_base_port(count: int = len(CITIES), within: range | None = None) -> int:
