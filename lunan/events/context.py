@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ClauseElement,
@@ -32,6 +32,7 @@ from sqlalchemy import (
 from lunan.events.envelope import Event, ObjectId
 from lunan.events.registry import Rejected
 from lunan.events.tables import p_chairs, p_objects
+from lunan.storage.bulk import insert_rows
 
 
 # Statements built once per table and shape, values bound at execution: folding runs these for
@@ -62,9 +63,71 @@ def _keyed(key: dict[str, Any]) -> dict[str, Any]:
     return {f"k_{k}": v for k, v in key.items()}
 
 
-class Apply:
-    def __init__(self, conn: Connection, event: Event, idx: int, frontier: dict[str, int]) -> None:
+class ObjectRow(NamedTuple):
+    """A row of p_objects: an object, which log created it where, and its last change."""
+
+    id: str
+    kind: str
+    created_origin: str
+    created_idx: int
+    updated_origin: str
+    updated_idx: int
+    version: int
+
+
+_OBJECT = select_by(p_objects, ("id",))
+_TOUCH = (
+    update(p_objects)
+    .where(p_objects.c.id == bindparam("k_id"))
+    .values(
+        updated_origin=bindparam("v_origin"),
+        updated_idx=bindparam("v_idx"),
+        version=bindparam("v_version"),
+    )
+)
+
+
+class Objects:
+    """p_objects inside one folding transaction, each row read at most once: the engine makes
+    every write to the table through here, so what is kept stays true until the commit. Events
+    that refer to one object (every exchange record to its agreement) then cost no query, and
+    the objects created are inserted together when the chunk ends (`flush`)."""
+
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._rows: dict[str, ObjectRow | None] = {}
+        self._created: dict[str, ObjectRow] = {}  # not inserted yet
+
+    def get(self, object_id: str) -> ObjectRow | None:
+        if object_id not in self._rows:
+            r = self.conn.execute(_OBJECT, {"k_id": object_id}).first()
+            self._rows[object_id] = None if r is None else ObjectRow(**r._mapping)
+        return self._rows[object_id]
+
+    def create(self, row: ObjectRow) -> None:
+        self._rows[row.id] = self._created[row.id] = row
+
+    def touch(self, row: ObjectRow, origin: str, idx: int) -> None:
+        """Record that the event at origin:idx changed the object."""
+        changed = row._replace(updated_origin=origin, updated_idx=idx, version=row.version + 1)
+        self._rows[row.id] = changed
+        if row.id in self._created:
+            self._created[row.id] = changed
+            return
+        values = {"k_id": row.id, "v_origin": origin, "v_idx": idx, "v_version": changed.version}
+        self.conn.execute(_TOUCH, values)
+
+    def flush(self) -> None:
+        insert_rows(self.conn, p_objects.name, ObjectRow._fields, list(self._created.values()))
+        self._created.clear()
+
+
+class Apply:
+    def __init__(
+        self, conn: Connection, event: Event, idx: int, frontier: dict[str, int], objects: Objects
+    ) -> None:
+        self.conn = conn
+        self.objects = objects
         self.event = event
         self.idx = idx
         self.frontier = frontier  # of the event's own log, its deps included
@@ -90,14 +153,14 @@ class Apply:
             raise RuntimeError(f"apply of {self.event.type} rejected after writing: {detail}")
         return Rejected(reason, detail)
 
-    def object_row(self, object_id: str) -> Row[Any] | None:
+    def object_row(self, object_id: str) -> ObjectRow | None:
         """The object if it exists and this event may know of it; None otherwise."""
-        row = self.conn.execute(select_by(p_objects, ("id",)), {"k_id": object_id}).first()
+        row = self.objects.get(object_id)
         if row is None or not self.covers(row.created_origin, row.created_idx):
             return None
         return row
 
-    def require(self, object_id: str, kind: str | None = None) -> Row[Any]:
+    def require(self, object_id: str, kind: str | None = None) -> ObjectRow:
         """An object this event refers to: it must exist, be of `kind`, and be covered."""
         try:
             oid = ObjectId.parse(object_id)

@@ -22,7 +22,6 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Table,
-    bindparam,
     insert,
     inspect,
     select,
@@ -31,7 +30,7 @@ from sqlalchemy import (
 
 from lunan.crypto.canonical_json import canonical_json
 from lunan.events import envelope
-from lunan.events.context import Apply, dumps, insert_into, select_by
+from lunan.events.context import Apply, ObjectRow, Objects, dumps
 from lunan.events.registry import Registry, Rejected, Scope
 from lunan.events.tables import (
     NOT_STATE,
@@ -39,29 +38,17 @@ from lunan.events.tables import (
     p_events,
     p_frontier,
     p_meta,
-    p_objects,
     p_positions,
     projection,
 )
 from lunan.log.store import TreeStore
+from lunan.storage.bulk import insert_rows
 from lunan.storage.schema import log_entries
 
 ENGINE_VERSION = "1"  # bump when apply semantics change: every node then rebuilds
 CHUNK = 500  # events per transaction
 
 Progress = Callable[[int, int], None]  # (processed so far, total known)
-
-# Run for every event folded: built once (see lunan.events.context.insert_into).
-_OBJECT = select_by(p_objects, ("id",))
-_TOUCH = (
-    update(p_objects)
-    .where(p_objects.c.id == bindparam("k_id"))
-    .values(
-        updated_origin=bindparam("v_origin"),
-        updated_idx=bindparam("v_idx"),
-        version=p_objects.c.version + 1,
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -212,6 +199,9 @@ def _plain(value: Any, table: str, column: str) -> Any:
     return value
 
 
+_OUTCOME_COLUMNS = tuple(c.name for c in p_events.columns)  # _Fold._record's order
+
+
 class _Fold:
     """One transaction's worth of folding."""
 
@@ -225,6 +215,8 @@ class _Fold:
         for r in conn.execute(select(p_frontier)):
             self.frontier.setdefault(r.origin, {})[r.dep_origin] = r.idx
         self.frontier_before = {o: dict(f) for o, f in self.frontier.items()}
+        self.objects = Objects(conn)
+        self.outcomes: list[tuple[str | int | None, ...]] = []
 
     def run(self, budget: int) -> int:
         done = 0
@@ -312,29 +304,18 @@ class _Fold:
         if oid.kind != t.kind:
             raise Rejected("wrong-kind", f"{event.type} changes a {t.kind}, not {event.object}")
         body = t.parse_body(event.body)
-        ctx = Apply(self.conn, event, idx, frontier)
+        ctx = Apply(self.conn, event, idx, frontier, self.objects)
         self._check_owner(ctx, t.scope, t.creates, oid)
-        row = self.conn.execute(_OBJECT, {"k_id": event.object}).first()
+        row = self.objects.get(event.object)
         if t.creates and row is not None:
             raise Rejected("exists", f"{event.object} already exists")
         if not t.creates and (row is None or not ctx.covers(row.created_origin, row.created_idx)):
             raise Rejected("unknown-object", f"{event.object} does not exist")
         t.apply(ctx, body)
-        if t.creates:
-            self.conn.execute(
-                insert_into(p_objects),
-                {
-                    "id": event.object,
-                    "kind": oid.kind,
-                    "created_origin": origin,
-                    "created_idx": idx,
-                    "updated_origin": origin,
-                    "updated_idx": idx,
-                    "version": 1,
-                },
-            )
+        if row is None:
+            self.objects.create(ObjectRow(event.object, oid.kind, origin, idx, origin, idx, 1))
         else:
-            self.conn.execute(_TOUCH, {"k_id": event.object, "v_origin": origin, "v_idx": idx})
+            self.objects.touch(row, origin, idx)
 
     @staticmethod
     def _check_owner(ctx: Apply, scope: Scope, creates: bool, oid: envelope.ObjectId) -> None:
@@ -352,22 +333,25 @@ class _Fold:
     def _record(
         self, origin: str, idx: int, event: envelope.Event | None, status: str, r: Rejected | None
     ) -> None:
-        self.conn.execute(
-            insert_into(p_events),
-            {
-                "origin": origin,
-                "idx": idx,
-                "type": event.type if event else None,
-                "object": event.object if event else None,
-                "time": event.time if event else None,
-                "actor": dumps(event.actor) if event else None,
-                "status": status,
-                "reason": r.reason if r else None,
-                "detail": r.detail if r else None,
-            },
+        """Every entry's outcome, written with the chunk's others when it ends (nothing in a
+        fold reads p_events)."""
+        self.outcomes.append(
+            (
+                origin,
+                idx,
+                event.type if event else None,
+                event.object if event else None,
+                event.time if event else None,
+                dumps(event.actor) if event else None,
+                status,
+                r.reason if r else None,
+                r.detail if r else None,
+            )
         )
 
     def _save(self) -> None:
+        self.objects.flush()
+        insert_rows(self.conn, p_events.name, _OUTCOME_COLUMNS, self.outcomes)
         for origin, n in self.pos.items():
             if n == self.pos_before[origin]:
                 continue  # nothing moved: a reader's catch-up writes nothing

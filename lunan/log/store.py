@@ -11,13 +11,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from lunan.log import merkle, tiles
 from lunan.log.merkle import Node
+from lunan.storage.bulk import insert_rows
 from lunan.storage.schema import log_checkpoints, log_entries, log_tiles
 
 TileKey = tuple[int, int]  # (tile level, tile index)
@@ -395,19 +395,6 @@ _APPEND_SQL = {
 }
 
 
-# Entries go in as multi-row INSERTs: the driver then runs thousands of rows per call with
-# the interpreter lock released, where executemany takes it back after every row — which, with
-# any other thread busy, waits for that thread's time slice each time. 4,096 rows × 3
-# parameters stay under SQLite's 32,766 and PostgreSQL's 65,535.
-ROWS_PER_INSERT = 4096
-
-
-@lru_cache(maxsize=64)
-def _entries_sql(paramstyle: str, rows: int) -> str:
-    row = "(?, ?, ?)" if paramstyle == "qmark" else "(%s, %s, %s)"
-    return "INSERT INTO log_entries (log_id, idx, data) VALUES " + ", ".join([row] * rows)
-
-
 def _sql(conn: Connection, name: str) -> str:
     sql = _APPEND_SQL[name]
     return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
@@ -426,12 +413,9 @@ def write_batch(
     The entries' primary key makes a second writer that raced us fail here, before anything
     inconsistent could be signed.
     """
-    for first in range(0, len(entries), ROWS_PER_INSERT):
-        chunk = entries[first : first + ROWS_PER_INSERT]
-        values: list[int | bytes] = []
-        for i, e in enumerate(chunk, start + first):
-            values += (log_id, i, e)
-        conn.exec_driver_sql(_entries_sql(conn.dialect.paramstyle, len(chunk)), tuple(values))
+    if entries:  # many rows per statement (lunan.storage.bulk): fast beside busy threads
+        rows = [(log_id, i, e) for i, e in enumerate(entries, start)]
+        insert_rows(conn, "log_entries", ("log_id", "idx", "data"), rows)
     if tile_rows:
         conn.exec_driver_sql(_sql(conn, "tiles"), [(log_id, *row) for row in tile_rows])
     if checkpoint:
