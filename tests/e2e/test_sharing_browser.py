@@ -57,9 +57,13 @@ def test_a_provider_city_approves_a_request_filed_by_another_city(
     page.select_option("#c-city", LINYI)
     page.wait_for_url(re.compile(r"city=371300"))  # htmx filtered the table in place
     expect(page.locator("#catalog-table tbody tr")).to_have_count(1)
-    # The search box's own change event may still be swapping the table in: a link clicked
-    # while htmx replaces it is detached and goes nowhere. Wait until nothing is in flight.
-    page.wait_for_load_state("networkidle")
+    # Leaving the search box asked too (its change event); the form's newest request replaces
+    # an older one (hx-sync), but a link clicked while htmx swaps the table is detached and goes
+    # nowhere: wait until no htmx request or swap is under way. (The page's load state cannot
+    # tell: it reached "networkidle" before htmx asked anything.)
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
     page.screenshot(path=artifacts / "sharing-catalog-search.png", full_page=True)
     page.get_by_role("link", name="企业登记信息").click()
     expect(page).to_have_title(re.compile(r"^企业登记信息 · 临沂 · 共享目录 · 数字鲁南"))
