@@ -23,6 +23,7 @@ import shutil
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,6 @@ from lunan.log.verify import DatabaseSource, verify_log
 
 ROOT = Path(__file__).resolve().parent.parent
 out = Console(highlight=False)
-CPU_SECONDS: list[float] = []  # CPU time of each follow() call, in the order made
 err = Console(stderr=True, highlight=False)
 
 
@@ -70,8 +70,17 @@ class DiskPeer(Peer):
         return tiles.bundle_entries(self.store.entries(int(query["begin"]), int(query["end"])))
 
 
-def follow(directory: Path, city: str, vkey: str, peer: Peer) -> tuple[int, float, str, int]:
-    """Catch a fresh copy of `city`'s log up through `peer`; (entries, seconds, db url, log id)."""
+@dataclass
+class Followed:
+    added: int  # entries
+    seconds: float
+    cpu_seconds: float  # this process's, all its threads (the writer's too)
+    url: str  # the follower's database
+    log_id: int
+
+
+def follow(directory: Path, city: str, vkey: str, peer: Peer) -> Followed:
+    """Catch a fresh copy of `city`'s log up through `peer`."""
     config = node.load_config(directory)
     engine = node.open_database(directory, config)
     alliance = ac.load(directory / "alliance.json").alliance
@@ -79,11 +88,10 @@ def follow(directory: Path, city: str, vkey: str, peer: Peer) -> tuple[int, floa
     follower = Follower(engine, log_id, note.parse_vkey(vkey), peer)
     t0, cpu0 = time.perf_counter(), time.process_time()
     added = follower.sync()
-    elapsed = time.perf_counter() - t0
-    CPU_SECONDS.append(time.process_time() - cpu0)  # this process's threads, all of them
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
-    return added, elapsed, url, log_id
+    return Followed(added, elapsed, cpu, url, log_id)
 
 
 def _fresh_follower(template: Path, directory: Path) -> Path:
@@ -118,25 +126,23 @@ def bench_catch_up(base: Path, count: int, rounds: int) -> dict[str, Any]:
         for r in range(rounds):
             err.print(f"  round {r + 1}/{rounds}")
             follower = _fresh_follower(template, base / "catchup" / f"follower-{r}")
-            added, follow_s, url, log_id = follow(
-                follower, source_city.code, vkey, Peer(source_url)
-            )
-            assert added == count + 1
-            times["catch_up"].append(follow_s)
-            times["catch_up_cpu"].append(CPU_SECONDS[-1])
+            caught = follow(follower, source_city.code, vkey, Peer(source_url))
+            assert caught.added == count + 1
+            times["catch_up"].append(caught.seconds)
+            times["catch_up_cpu"].append(caught.cpu_seconds)
             t0, cpu0 = time.perf_counter(), time.process_time()
-            report = verify_log(DatabaseSource(url, log_id), note.parse_vkey(vkey), workers=1)
+            source = DatabaseSource(caught.url, caught.log_id)
+            report = verify_log(source, note.parse_vkey(vkey), workers=1)
             times["verify"].append(time.perf_counter() - t0)
             times["verify_cpu"].append(time.process_time() - cpu0)
-            assert report.size == added
+            assert report.size == caught.added
             # The same catch-up with the network taken out: a node reads the source's disk.
             ingester = _fresh_follower(template, base / "catchup" / f"ingest-{r}")
             with open_log(source_dir) as log:
-                local_added, ingest_s, _, _ = follow(
-                    ingester, source_city.code, vkey, DiskPeer(log.store, log.checkpoint())
-                )
-            assert local_added == added
-            times["ingest"].append(ingest_s)
+                disk = DiskPeer(log.store, log.checkpoint())
+                fed = follow(ingester, source_city.code, vkey, disk)
+            assert fed.added == caught.added
+            times["ingest"].append(fed.seconds)
     finally:
         demo.stop([server])
     n = count + 1

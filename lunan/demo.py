@@ -79,10 +79,10 @@ def listening_ports() -> range:
     return below if len(below) >= len(above) else above
 
 
-def free_base_port(count: int = len(CITIES), within: range | None = None) -> int:
-    """A port P such that P … P+count-1 are all free on 127.0.0.1 right now, from `within`
-    (default: listening_ports()), tried in random order."""
-    ports = within if within is not None else listening_ports()
+def free_base_port(count: int = len(CITIES)) -> int:
+    """A port P such that P … P+count-1 are all free on 127.0.0.1 right now, from
+    listening_ports(), tried in random order."""
+    ports = listening_ports()
     candidates = list(range(ports.start, ports.stop - count + 1))
     random.shuffle(candidates)
     for port in candidates:
