@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,14 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
 from sqlalchemy import Engine, insert
 
 from lunan import demo, domains, node
 from lunan.events.engine import Projector
 from lunan.events.writer import Writer
+from lunan.federation.runtime import Federation, request_signer
 from lunan.log import Log, open_log
 from lunan.storage import schema
+from lunan.web.app import create_app
 
 LINYI = node.NodeConfig(
     alliance="lunan",
@@ -93,6 +99,41 @@ def free_ports(count: int) -> int:
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     return free_ports(1)
+
+
+def warm_routes(app: FastAPI) -> None:
+    """Have FastAPI build every route of `app` now, on this thread, by asking for a path none
+    matches. It builds a route's handler at its first match, touching state that all apps of
+    one process share; nodes served in threads of one process would otherwise build
+    concurrently and trip over each other (a pydantic warning mid-build, which the tests'
+    filterwarnings=error turns into a 500). `lunan serve` has one app and one event loop."""
+
+    async def ask() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://warm.invalid") as c:
+            await c.get("/warm/no-such-path")
+
+    asyncio.run(ask())
+
+
+def serve_in_thread(directory: Path) -> tuple[FastAPI, uvicorn.Server, threading.Thread]:
+    """A member node as `lunan serve` runs it (its federation included), served by uvicorn in
+    a thread of this process at its configured port; returns once it listens."""
+    config = node.load_config(directory)
+    log = open_log(directory)
+    federation = Federation.start(directory, config, log, request_signer(directory, config))
+    app = create_app(directory, log, federation)
+    warm_routes(app)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=config.port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name=f"node-{config.city}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, f"{config.city} did not start"
+        time.sleep(0.02)
+    return app, server, thread
 
 
 def lunan_command(*args: str) -> list[str]:
@@ -469,12 +510,10 @@ from collections.abc import Callable  # noqa: E402  (this section's own imports,
 from contextlib import ExitStack  # noqa: E402
 
 import pytest  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from typer.testing import Result  # noqa: E402
 
 from lunan.auth import tokens, users  # noqa: E402
-from lunan.web.app import create_app  # noqa: E402
 
 Clock = Callable[[date], None]
 Client = Callable[..., TestClient]

@@ -17,17 +17,22 @@ import httpx
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from factories import exchange_body, free_ports, residents_csv, sharing_request, user_of
+from factories import (
+    exchange_body,
+    free_ports,
+    residents_csv,
+    serve_in_thread,
+    sharing_request,
+    user_of,
+)
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from lunan import demo, node
+from lunan import demo
 from lunan.auth import tokens
 from lunan.auth.roles import Role
 from lunan.exchange import actions, client
 from lunan.exchange.tables import p_exchange_denied, p_exchange_received, p_exchange_served
-from lunan.federation.runtime import Federation, request_signer
-from lunan.log import open_log
 from lunan.net.signatures import sign_request
 from lunan.sample.accounts import account
 from lunan.sample.sharing import TOURISM_PURPOSE, resident_check
@@ -35,7 +40,6 @@ from lunan.services import NodeParts
 from lunan.sharing import actions as sharing_actions
 from lunan.sharing import queries as sharing
 from lunan.sharing.models import ApprovalTerms, DatasetFields
-from lunan.web.app import create_app
 
 LINYI, ZAOZHUANG = demo.City("371300", "临沂"), demo.City("370400", "枣庄")
 SERVICE = "resident-check"
@@ -65,17 +69,8 @@ class Running:
 
 
 def _serve(directory: Path) -> Running:
-    config = node.load_config(directory)
-    log = open_log(directory)
-    federation = Federation.start(directory, config, log, request_signer(directory, config))
-    app = create_app(directory, log, federation)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=config.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    _wait(lambda: server.started, "the server did not start")
-    return Running(config.url, app, server, thread)
+    app, server, thread = serve_in_thread(directory)
+    return Running(app.state.parts.config.url, app, server, thread)
 
 
 def _wait(condition: Callable[[], object], what: str, timeout: float = 60) -> None:

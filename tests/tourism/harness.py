@@ -12,13 +12,11 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from factories import CITIES, ApiNode, free_port, make_node
+from factories import CITIES, ApiNode, free_port, make_node, serve_in_thread
 from fastapi import FastAPI
 
-from lunan import demo, node
+from lunan import demo
 from lunan.auth import tokens, users
-from lunan.federation.runtime import Federation, request_signer
-from lunan.log import open_log
 from lunan.web.app import create_app
 
 
@@ -64,20 +62,11 @@ class Live:
 
 
 def _serve(directory: Path, url: str) -> Live:
-    config = node.load_config(directory)
-    log = open_log(directory)
-    federation = Federation.start(directory, config, log, request_signer(directory, config))
-    app = create_app(directory, log, federation)
-    users.add_user(log.engine, config.city, "coord", "coordinator", PASSWORD)
-    token = tokens.create_token(log.engine, "coord")
-    port = int(url.rsplit(":", 1)[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name=f"node-{config.city}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, f"{config.city} did not start"
-        time.sleep(0.02)
+    app, server, thread = serve_in_thread(directory)
+    config = app.state.parts.config
+    engine = app.state.parts.log.engine
+    users.add_user(engine, config.city, "coord", "coordinator", PASSWORD)
+    token = tokens.create_token(engine, "coord")
     client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     return Live(config.city, directory, url, app, server, thread, client)
 
