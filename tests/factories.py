@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +114,9 @@ def warm_routes(app: FastAPI) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://warm.invalid") as c:
             await c.get("/warm/no-such-path")
 
-    asyncio.run(ask())
+    # A thread of its own: this one may already run an event loop (Playwright's sync API does).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: asyncio.run(ask())).result()
 
 
 def serve_in_thread(directory: Path) -> tuple[FastAPI, uvicorn.Server, threading.Thread]:
