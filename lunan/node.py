@@ -86,6 +86,7 @@ def init_node(directory: Path, config: NodeConfig) -> Engine:
     url = db.resolve_url(config.database, directory)
     directory.mkdir(parents=True, exist_ok=True)
     before = set(directory.iterdir())
+    engine: Engine | None = None
     try:
         engine = db.open_engine(url)
         if db.holds_tables(engine):
@@ -103,6 +104,8 @@ def init_node(directory: Path, config: NodeConfig) -> Engine:
         (directory / CONFIG_FILE).write_text(tomli_w.dumps(asdict(config)), encoding="utf-8")
     except BaseException as e:
         # Leave nothing half-made behind, so that the same command can simply be run again.
+        if engine is not None:
+            engine.dispose()
         for path in set(directory.iterdir()) - before:
             path.unlink()
         if isinstance(e, DBAPIError):

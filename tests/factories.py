@@ -20,13 +20,13 @@ import httpx
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 
 from lunan import demo, domains, node
 from lunan.events.engine import Projector
 from lunan.events.writer import Writer
 from lunan.federation.runtime import Federation, request_signer
-from lunan.log import Log, open_log
+from lunan.log import Log, bundles, open_log, tiles
 from lunan.storage import schema
 from lunan.web.app import create_app
 
@@ -57,6 +57,28 @@ def entry(i: int, size: int = 300) -> bytes:
 
 def entries(start: int, count: int, size: int = 300) -> list[bytes]:
     return [entry(i, size) for i in range(start, start + count)]
+
+
+def set_entry(engine: Engine, log_id: int, index: int, data: bytes | None) -> None:
+    """Change one stored entry behind the log's back (None removes it from its bundle, as a
+    damaged store would): what `lunan verify` and the log's own checks must notice."""
+    bundle_idx, at = divmod(index, bundles.WIDTH)
+    with engine.begin() as conn:
+        [stored] = bundles.read(conn, log_id, index, index + 1)
+        held = bundles.unpack(stored)
+        held[at : at + 1] = [] if data is None else [data]
+        conn.execute(
+            update(schema.log_bundles)
+            .where(schema.log_bundles.c.log_id == log_id, schema.log_bundles.c.idx == bundle_idx)
+            .values(width=len(held), data=tiles.bundle_entries(held))
+        )
+
+
+def stored_entries(engine: Engine) -> Iterator[bytes]:
+    """Every entry of every log the database holds."""
+    with engine.connect() as conn:
+        for row in conn.execute(schema.log_bundles.select()):
+            yield from bundles.unpack(bundles.Bundle(row.idx, row.width, bytes(row.data)))
 
 
 def filled_log(directory: Path, count: int, database: str = node.DEFAULT_DATABASE) -> Log:
@@ -961,7 +983,7 @@ def rewritten_log(directory: Path, member: Log, new_entries: Sequence[bytes]) ->
     make_node(directory, origin=member.signer.name)
     engine = node.open_database(directory, node.load_config(directory))
     with engine.begin() as conn:
-        for table in (schema.log_entries, schema.log_tiles, schema.log_checkpoints):
+        for table in (schema.log_bundles, schema.log_tiles, schema.log_checkpoints):
             conn.execute(table.delete().where(table.c.log_id == node.OWN_LOG_ID))
     log = Log(engine, node.OWN_LOG_ID, member.signer)
     log.append([b'{"rewritten":true}', *new_entries])

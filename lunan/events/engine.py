@@ -41,9 +41,9 @@ from lunan.events.tables import (
     p_positions,
     projection,
 )
+from lunan.log import bundles
 from lunan.log.store import TreeStore
 from lunan.storage.bulk import insert_rows
-from lunan.storage.schema import log_entries
 
 ENGINE_VERSION = "1"  # bump when apply semantics change: every node then rebuilds
 CHUNK = 500  # events per transaction
@@ -235,18 +235,10 @@ class _Fold:
         end = min(self.sizes.get(origin, 0), begin + budget)
         if begin >= end:
             return 0
-        q = (
-            select(log_entries.c.idx, log_entries.c.data)
-            .where(
-                log_entries.c.log_id == self.p.logs[origin],
-                log_entries.c.idx >= begin,
-                log_entries.c.idx < end,
-            )
-            .order_by(log_entries.c.idx)
-        )
         done = 0
-        for idx, data in self.conn.execute(q).all():
-            if not self._process(origin, idx, bytes(data)):
+        held = bundles.entries(self.conn, self.p.logs[origin], begin, end)
+        for idx, data in enumerate(held, begin):
+            if not self._process(origin, idx, data):
                 break
             self.pos[origin] = idx + 1
             done += 1

@@ -31,6 +31,7 @@ from lunan.storage.schema import alerts, witness_state
 
 SEGMENT = 1 << 14  # entries verified and committed together while catching up
 FETCHES_IN_FLIGHT = 4
+PAGE = 1000  # signed checkpoints listed per request
 MAX_COMMIT = 1 << 18  # the most entries one signed step may add
 FORK = "fork"
 
@@ -124,9 +125,10 @@ class Follower:
         lock)."""
         builder = TreeBuilder.load(self.store, size)
         segments = 0
+        steps = _SignedSteps(self, size)
         with _EntryStream(self, size, target) as stream, _Writer(self) as writer:
             while builder.size < target and (max_segments is None or segments < max_segments):
-                segment = self._next_segment(builder.size)
+                segment = self._next_segment(steps, builder.size, target)
                 if not segment:
                     raise PeerError(f"{self.origin} shows size {target} but lists no checkpoint")
                 builder = self._apply(builder, segment, stream, writer)
@@ -141,14 +143,12 @@ class Follower:
         except cp.CheckpointError as e:
             raise PeerError(f"{self.origin}: {e}") from e
 
-    def _next_segment(self, size: int) -> list[tuple[cp.Checkpoint, str]]:
-        body = json.loads(self.peer.get(f"/api/v1/log/checkpoints?after={size}&limit=1000"))
-        segment: list[tuple[cp.Checkpoint, str]] = []
-        for item in body.get("checkpoints", []):
-            signed = str(item["note"])
-            checkpoint = self._open(signed)
-            if checkpoint.size <= (segment[-1][0].size if segment else size):
-                raise PeerError(f"{self.origin} lists checkpoints out of order")
+    def _next_segment(self, steps: _SignedSteps, size: int, target: int) -> list[Signed]:
+        """The member's next signed checkpoints above `size`, up to `target`: as many as
+        make up about SEGMENT entries (at least one)."""
+        segment: list[Signed] = []
+        while (step := steps.peek()) is not None and step[0].size <= target:
+            checkpoint = step[0]
             if not segment and checkpoint.size > size + MAX_COMMIT:
                 # Logs commit at most 8,192 entries at a time; a bigger step would make us
                 # hold a peer-chosen amount of data in memory before we could verify it.
@@ -157,7 +157,7 @@ class Follower:
                 )
             if segment and checkpoint.size > size + SEGMENT:
                 break
-            segment.append((checkpoint, signed))
+            segment.append(steps.pop())
             if checkpoint.size >= size + SEGMENT:
                 break
         return segment
@@ -165,25 +165,26 @@ class Follower:
     def _apply(
         self,
         builder: TreeBuilder,
-        segment: list[tuple[cp.Checkpoint, str]],
+        segment: list[Signed],
         stream: _EntryStream,
         writer: _Writer,
     ) -> TreeBuilder:
         """Check every signed root of the segment against our tree plus the member's entries;
         hand the segment to the writer only if all match. Returns the grown tree."""
         size = builder.size
-        entries = stream.take(segment[-1][0].size - size)
+        run = stream.take(segment[-1][0].size - size)
+        entries = run.entries
         rows: dict[tuple[int, int], TileRow] = {}
         done = size
         for checkpoint, signed in segment:
-            leaves = [merkle.leaf_hash(e) for e in entries[done - size : checkpoint.size - size]]
+            leaves = merkle.leaf_hashes(entries[done - size : checkpoint.size - size])
             builder, changed = builder.extend(leaves)
             rows.update(((r.level, r.idx), r) for r in changed)  # a later row supersedes
             done = checkpoint.size
             if builder.root() != checkpoint.root:
                 writer.wait()  # our stored copy must be complete to tell a fork from bad data
                 self._fork_or_bad_data(size, checkpoint, signed)
-        writer.write(_Verified(size, entries, list(rows.values()), segment))
+        writer.write(_Verified(size, run, list(rows.values()), segment))
         return builder
 
     def _fork_or_bad_data(self, size: int, checkpoint: cp.Checkpoint, signed: str) -> None:
@@ -246,6 +247,41 @@ class Follower:
         raise ForkDetected(f"{self.origin}: {detail}")
 
 
+_NONE = tiles.EntryRun([], b"")
+Signed = tuple[cp.Checkpoint, str]  # a checkpoint, opened, and the signed note it came in
+
+
+class _SignedSteps:
+    """The member's signed checkpoints above a size, oldest first: listed a page at a time
+    and each opened (its signature checked) once."""
+
+    def __init__(self, follower: Follower, after: int) -> None:
+        self.follower = follower
+        self.after = after
+        self.listed: deque[Signed] = deque()
+        self.ended = False
+
+    def peek(self) -> Signed | None:
+        if not self.listed and not self.ended:
+            self._page()
+        return self.listed[0] if self.listed else None
+
+    def pop(self) -> Signed:
+        return self.listed.popleft()
+
+    def _page(self) -> None:
+        path = f"/api/v1/log/checkpoints?after={self.after}&limit={PAGE}"
+        items = json.loads(self.follower.peer.get(path)).get("checkpoints", [])
+        self.ended = len(items) < PAGE
+        for item in items:
+            signed = str(item["note"])
+            checkpoint = self.follower._open(signed)
+            if checkpoint.size <= self.after:
+                raise PeerError(f"{self.follower.origin} lists checkpoints out of order")
+            self.listed.append((checkpoint, signed))
+            self.after = checkpoint.size
+
+
 class _EntryStream:
     """The member's entries [begin, end) in order, fetched 4,096 per request with several
     requests in flight ahead of the reader (the member serves them on its own cores), each
@@ -257,7 +293,7 @@ class _EntryStream:
         self.ranges = deque((b, min(end, b + step)) for b in range(begin, end, step))
         self.pool = ThreadPoolExecutor(max_workers=FETCHES_IN_FLIGHT)
         self.pending: deque[tuple[tuple[int, int], Future[bytes]]] = deque()
-        self.buffer: list[bytes] = []
+        self.held: deque[tiles.EntryRun] = deque()  # received, not yet taken
         self._refill()
 
     def __enter__(self) -> _EntryStream:
@@ -276,23 +312,35 @@ class _EntryStream:
     def _fetch(self, bounds: tuple[int, int]) -> bytes:
         return self.follower.peer.get(f"/api/v1/log/entries?begin={bounds[0]}&end={bounds[1]}")
 
-    def take(self, n: int) -> list[bytes]:
+    def take(self, n: int) -> tiles.EntryRun:
+        """The next n entries, with their encoding as received (the writer stores those)."""
+        taken: list[tiles.EntryRun] = []
+        count = 0
+        while count < n:
+            if not self.held:
+                self.held.append(self._receive())
+            run = self.held.popleft()
+            if len(run) > n - count:
+                run, rest = run.split(n - count)
+                self.held.appendleft(rest)
+            taken.append(run)
+            count += len(run)
+        return tiles.EntryRun.join(taken)
+
+    def _receive(self) -> tiles.EntryRun:
         origin = self.follower.origin
-        while len(self.buffer) < n:
-            if not self.pending:
-                raise PeerError(f"{origin}: its entries end before its checkpoint")
-            (first, last), future = self.pending.popleft()
-            data = future.result()
-            self._refill()
-            try:
-                bundle = tiles.unbundle_entries(data)
-            except ValueError as e:
-                raise PeerError(f"{origin}: entries {first}–{last}: {e}") from e
-            if len(bundle) != last - first:
-                raise PeerError(f"{origin}: asked for entries {first}–{last}, got {len(bundle)}")
-            self.buffer.extend(bundle)
-        taken, self.buffer = self.buffer[:n], self.buffer[n:]
-        return taken
+        if not self.pending:
+            raise PeerError(f"{origin}: its entries end before its checkpoint")
+        (first, last), future = self.pending.popleft()
+        data = future.result()
+        self._refill()
+        try:
+            run = tiles.EntryRun.parse(data)
+        except ValueError as e:
+            raise PeerError(f"{origin}: entries {first}–{last}: {e}") from e
+        if len(run) != last - first:
+            raise PeerError(f"{origin}: asked for entries {first}–{last}, got {len(run)}")
+        return run
 
 
 class _Writer:
@@ -326,9 +374,9 @@ class _Writer:
         now = now_shanghai()
         log_id = self.follower.store.log_id
         with self.follower.engine.begin() as conn:
-            write_batch(conn, log_id, segment.start, segment.entries, segment.tiles, None)
+            write_batch(conn, log_id, segment.start, segment.run, segment.tiles, None)
             for checkpoint, signed in segment.checkpoints:
-                write_batch(conn, log_id, 0, [], [], (checkpoint.size, signed, now))
+                write_batch(conn, log_id, 0, _NONE, [], (checkpoint.size, signed, now))
 
 
 @dataclass(frozen=True)
@@ -336,6 +384,6 @@ class _Verified:
     """A segment whose every signed root matched: what the writer stores of it."""
 
     start: int
-    entries: list[bytes]
+    run: tiles.EntryRun  # the entries, and their encoding as received
     tiles: list[TileRow]
-    checkpoints: list[tuple[cp.Checkpoint, str]]
+    checkpoints: list[Signed]

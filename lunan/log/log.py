@@ -21,6 +21,7 @@ from lunan.clock import now_shanghai
 from lunan.crypto import note
 from lunan.log import checkpoint as cp
 from lunan.log import merkle, tiles
+from lunan.log.bundles import StaleBundle
 from lunan.log.store import LogIntegrityError, TreeBuilder, TreeStore, write_batch
 
 MAX_BATCH_ENTRIES = 8192
@@ -148,18 +149,19 @@ class Log:
 
     def _write(self, batch: list[_Pending]) -> None:
         entries = [e for p in batch for e in p.entries]
+        run = tiles.EntryRun.of(entries)
         for attempt in range(2):
             builder = self._current_builder()
             start = builder.size
-            new_builder, rows = builder.extend([merkle.leaf_hash(e) for e in entries])
+            new_builder, rows = builder.extend(merkle.leaf_hashes(entries))
             signed = self._sign(new_builder.size, new_builder.root())
             try:
                 with self.engine.begin() as conn:
-                    write_batch(conn, self.store.log_id, start, entries, rows, signed)
+                    write_batch(conn, self.store.log_id, start, run, rows, signed)
                     for p in batch:
                         if p.also is not None:
                             p.also(conn)
-            except IntegrityError:
+            except (IntegrityError, StaleBundle):
                 # Another process appended behind our back: reload and try once more.
                 self._builder = None
                 if attempt:

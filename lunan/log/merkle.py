@@ -12,7 +12,7 @@ splits into such nodes, largest first (the binary decomposition of the range's l
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -29,6 +29,12 @@ class ProofError(ValueError):
 
 def leaf_hash(entry: bytes) -> bytes:
     return hashlib.sha256(LEAF_PREFIX + entry).digest()
+
+
+def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
+    """`leaf_hash` of each entry: one list comprehension, the fast way to hash many."""
+    sha = hashlib.sha256
+    return [sha(b"\x00" + e).digest() for e in entries]
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

@@ -15,10 +15,10 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
-from lunan.log import merkle, tiles
+from lunan.log import bundles, merkle, tiles
 from lunan.log.merkle import Node
-from lunan.storage.bulk import insert_rows
-from lunan.storage.schema import log_checkpoints, log_entries, log_tiles
+from lunan.storage.bulk import driver_sql, insert_rows
+from lunan.storage.schema import log_checkpoints, log_tiles
 
 TileKey = tuple[int, int]  # (tile level, tile index)
 
@@ -57,15 +57,6 @@ _TILE = select(log_tiles.c.width, log_tiles.c.nodes).where(
 )
 
 
-_ENTRIES = (
-    select(log_entries.c.data)
-    .where(
-        log_entries.c.log_id == bindparam("log_id"),
-        log_entries.c.idx >= bindparam("begin"),
-        log_entries.c.idx < bindparam("end"),
-    )
-    .order_by(log_entries.c.idx)
-)
 _LATEST = (
     select(log_checkpoints.c.size, log_checkpoints.c.note)
     .where(log_checkpoints.c.log_id == bindparam("log_id"))
@@ -151,17 +142,19 @@ class TreeStore:
     # --- entries ---------------------------------------------------------------------------
 
     def entries(self, begin: int, end: int) -> list[bytes]:
-        """Entries [begin, end) in index order (fewer if some are missing)."""
+        """Entries [begin, end) in index order; BundleError if any is not stored."""
         with self.engine.connect() as c:
-            rows = c.execute(_ENTRIES, {"log_id": self.log_id, "begin": begin, "end": end})
-            return [bytes(data) for (data,) in rows]
+            return bundles.entries(c, self.log_id, begin, end)
+
+    def encoded_entries(self, begin: int, end: int) -> bytes:
+        """Entries [begin, end) in the tlog-tiles entry-bundle encoding, as stored."""
+        with self.engine.connect() as c:
+            return bundles.encoded(c, self.log_id, begin, end)
 
     def last_index(self, conn: Connection | None = None) -> int | None:
         """The highest stored entry index: a primary-key seek, cheap at any size."""
-        q = select(func.max(log_entries.c.idx)).where(log_entries.c.log_id == self.log_id)
         with self._conn(conn) as c:
-            top = c.execute(q).scalar_one()
-        return None if top is None else int(top)
+            return bundles.last_index(c, self.log_id)
 
     # --- tiles and nodes -------------------------------------------------------------------
 
@@ -379,44 +372,30 @@ class TreeBuilder:
         return TreeBuilder(self.size + len(leaf_hashes), open_tiles), rows
 
 
-# The append path speaks SQL to the driver directly: tuples straight to executemany skip
-# SQLAlchemy's per-row dicts and type processing, which cost more than the tree hashing.
-# Both drivers take bytes as they are; the SQL (ON CONFLICT included) is the same for
-# SQLite and PostgreSQL, only the placeholder differs.
-_APPEND_SQL = {
-    "tiles": (
-        "INSERT INTO log_tiles (log_id, level, idx, width, nodes) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (log_id, level, idx) DO UPDATE "
-        "SET width = excluded.width, nodes = excluded.nodes"
-    ),
-    "checkpoint": (
-        "INSERT INTO log_checkpoints (log_id, size, note, signed_at) VALUES (?, ?, ?, ?)"
-    ),
-}
-
-
-def _sql(conn: Connection, name: str) -> str:
-    sql = _APPEND_SQL[name]
-    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+# Tiles are written many rows to a statement (lunan.storage.bulk); a partial tile is
+# rewritten as it grows. The SQL (ON CONFLICT included) is the same for SQLite and PostgreSQL.
+_TILE_COLUMNS = ("log_id", "level", "idx", "width", "nodes")
+_TILE_UPSERT = (
+    "ON CONFLICT (log_id, level, idx) DO UPDATE SET width = excluded.width, nodes = excluded.nodes"
+)
+_CHECKPOINT = "INSERT INTO log_checkpoints (log_id, size, note, signed_at) VALUES (?, ?, ?, ?)"
 
 
 def write_batch(
     conn: Connection,
     log_id: int,
     start: int,
-    entries: Sequence[bytes],
+    entries: tiles.EntryRun,
     tile_rows: list[TileRow],
     checkpoint: tuple[int, str, str] | None,
 ) -> None:
-    """Insert entries, upsert tiles and add a checkpoint, inside the caller's transaction.
+    """Store entries, upsert tiles and add a checkpoint, inside the caller's transaction.
 
-    The entries' primary key makes a second writer that raced us fail here, before anything
-    inconsistent could be signed.
+    A second writer that raced us fails here (lunan.log.bundles.StaleBundle, or the primary
+    key of a bundle or checkpoint), before anything inconsistent could be signed.
     """
-    if entries:  # many rows per statement (lunan.storage.bulk): fast beside busy threads
-        rows = [(log_id, i, e) for i, e in enumerate(entries, start)]
-        insert_rows(conn, "log_entries", ("log_id", "idx", "data"), rows)
-    if tile_rows:
-        conn.exec_driver_sql(_sql(conn, "tiles"), [(log_id, *row) for row in tile_rows])
+    bundles.write(conn, log_id, start, entries)
+    rows = [(log_id, *r) for r in tile_rows]  # one row per tile: keys are unique
+    insert_rows(conn, "log_tiles", _TILE_COLUMNS, rows, _TILE_UPSERT)
     if checkpoint:
-        conn.exec_driver_sql(_sql(conn, "checkpoint"), (log_id, *checkpoint))
+        conn.exec_driver_sql(driver_sql(conn, _CHECKPOINT), (log_id, *checkpoint))

@@ -146,6 +146,39 @@ def unbundle_entries(data: bytes) -> list[bytes]:
     return out
 
 
+@dataclass(frozen=True)
+class EntryRun:
+    """Consecutive entries together with their entry-bundle encoding. Made from one of the two
+    (`parse`, `of`) and cut or joined only here, so the two always agree: a follower stores the
+    bytes it received and hashes the entries cut from them."""
+
+    entries: list[bytes]
+    data: bytes
+
+    @classmethod
+    def parse(cls, data: bytes) -> EntryRun:
+        return cls(unbundle_entries(data), data)
+
+    @classmethod
+    def of(cls, entries: Sequence[bytes]) -> EntryRun:
+        return cls(list(entries), bundle_entries(entries))
+
+    def split(self, k: int) -> tuple[EntryRun, EntryRun]:
+        """The first k entries, and the rest."""
+        cut = sum(map(len, self.entries[:k])) + 2 * k
+        return (
+            EntryRun(self.entries[:k], self.data[:cut]),
+            EntryRun(self.entries[k:], self.data[cut:]),
+        )
+
+    @staticmethod
+    def join(runs: Sequence[EntryRun]) -> EntryRun:
+        return EntryRun([e for r in runs for e in r.entries], b"".join(r.data for r in runs))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
 def fetch_entries(
     get: Callable[[str], bytes],
     begin: int,

@@ -8,7 +8,6 @@ then folded into the full tree, in order, in O(log n) memory.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -17,14 +16,13 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from lunan.crypto import note
+from lunan.log import bundles, merkle, tiles
 from lunan.log import checkpoint as cp
-from lunan.log import merkle, tiles
 from lunan.log.store import StoredTile, TreeStore
 from lunan.storage import db
-from lunan.storage.schema import log_entries
 
 CHUNK_HEIGHT = 16
 CHUNK = 1 << CHUNK_HEIGHT
@@ -60,45 +58,13 @@ class DatabaseSource:
         return self.store().checkpoints()
 
     def entries(self, begin: int, end: int) -> Generator[Sequence[bytes]]:
-        """Batches of the entries stored in [begin, end), in index order.
-
-        Only the data is read: indexes are unique integers, so a count of end - begin means
-        no gap, and `first_missing` finds the gap otherwise.
-        """
-        engine = _engine(self.url)
-        q = (
-            select(log_entries.c.data)
-            .where(log_entries.c.log_id == self.log_id)
-            .where(log_entries.c.idx >= begin, log_entries.c.idx < end)
-            .order_by(log_entries.c.idx)
-        )
-        # The hot loop of an audit: the driver's own cursor, in large batches, skips
-        # SQLAlchemy's per-row work. Only integers are inlined into the SQL.
-        sql = str(q.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-        raw = engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            cur.execute(sql)
-            while rows := cur.fetchmany(4096):
-                yield [row[0] for row in rows]
-            cur.close()
-        finally:
-            raw.close()
-
-    def first_missing(self, begin: int, end: int) -> int:
-        q = (
-            select(log_entries.c.idx)
-            .where(log_entries.c.log_id == self.log_id)
-            .where(log_entries.c.idx >= begin, log_entries.c.idx < end)
-            .order_by(log_entries.c.idx)
-        )
-        expected = begin
-        with _engine(self.url).connect() as c:
-            for (idx,) in c.execute(q):
-                if idx != expected:
-                    break
-                expected += 1
-        return expected
+        """The entries stored in [begin, end), a bundle at a time, in index order; VerifyError
+        at the first that is missing or in a malformed bundle."""
+        with _engine(self.url).connect() as conn:
+            try:
+                yield from bundles.pieces(conn, self.log_id, begin, end)
+            except bundles.BundleError as e:
+                raise VerifyError(str(e)) from e
 
     def tiles(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StoredTile] | None:
         found: dict[tuple[int, int], StoredTile] = {}
@@ -139,9 +105,6 @@ class HttpSource:
             yield from tiles.fetch_entries(self._get, begin, end)
         except ValueError as e:
             raise VerifyError(str(e)) from e
-
-    def first_missing(self, begin: int, end: int) -> int:
-        return end  # bundles are checked whole as they arrive: a short one is an error there
 
     def tiles(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StoredTile] | None:
         return None  # a remote log's tiles are checked by whoever uses them for proofs
@@ -245,13 +208,11 @@ def _check_tiles(source: Source, levels: list[list[bytes]], start: int, end: int
 def verify_chunk(source: Source, start: int, end: int, sizes: Sequence[int]) -> ChunkResult:
     """Check entries [start, end) and the checkpoints whose size falls in (start, end]."""
     leaves: list[bytes] = []
-    sha = hashlib.sha256
     with closing(source.entries(start, end)) as batches:
         for batch in batches:
-            leaves += [sha(b"\x00" + data).digest() for data in batch]
-    if len(leaves) != end - start:
-        missing = source.first_missing(start, end)
-        return ChunkResult(start, end, [], error=f"entry {missing} is missing")
+            leaves += merkle.leaf_hashes(batch)
+    if len(leaves) != end - start:  # both sources raise first; this guards the arithmetic
+        return ChunkResult(start, end, [], error=f"entry {start + len(leaves)} is missing")
     levels = _levels(leaves)
     error = _check_tiles(source, levels, start, end)
     result = ChunkResult(

@@ -21,18 +21,30 @@ MAX_PARAMETERS = 30_000
 
 
 @lru_cache(maxsize=256)
-def _sql(paramstyle: str, table: str, columns: tuple[str, ...], rows: int) -> str:
+def _sql(paramstyle: str, table: str, columns: tuple[str, ...], rows: int, then: str) -> str:
     mark = "?" if paramstyle == "qmark" else "%s"
     row = "(" + ", ".join([mark] * len(columns)) + ")"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([row] * rows)
+    values = ", ".join([row] * rows)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} {then}".rstrip()
+
+
+def driver_sql(conn: Connection, sql: str) -> str:
+    """SQL written with `?` placeholders, as the connection's driver wants them."""
+    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
 
 
 def insert_rows(
-    conn: Connection, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+    then: str = "",
 ) -> None:
-    """Insert `rows` (tuples in the order of `columns`) inside the caller's transaction."""
+    """Insert `rows` (tuples in the order of `columns`) inside the caller's transaction;
+    `then` ends the statement (an ON CONFLICT clause: no two rows may share a key)."""
     per_statement = MAX_PARAMETERS // len(columns)
     for first in range(0, len(rows), per_statement):
         chunk = rows[first : first + per_statement]
         values = tuple(v for row in chunk for v in row)
-        conn.exec_driver_sql(_sql(conn.dialect.paramstyle, table, columns, len(chunk)), values)
+        sql = _sql(conn.dialect.paramstyle, table, columns, len(chunk), then)
+        conn.exec_driver_sql(sql, values)

@@ -62,4 +62,4 @@ def _entry_bundle(log: Log, ref: tiles.TileRef) -> bytes | None:
     begin = ref.index * tiles.TILE_WIDTH
     if begin + ref.width > log.size():
         return None
-    return tiles.bundle_entries(log.store.entries(begin, begin + ref.width))
+    return log.store.encoded_entries(begin, begin + ref.width)

@@ -27,7 +27,7 @@ from lunan.log import checkpoint as cp
 from lunan.log.verify import DatabaseSource, verify_log
 from lunan.log.witness import format_request
 from lunan.net import signatures
-from lunan.storage.schema import log_checkpoints, log_entries, log_tiles
+from lunan.storage.schema import log_bundles, log_checkpoints, log_tiles
 
 Network = tuple[Path, list[demo.RunningNode]]
 
@@ -175,7 +175,7 @@ def _rewrite_history(directory: Path) -> None:
     config = node.load_config(directory)
     engine = node.open_database(directory, config)
     with engine.begin() as conn:
-        for table in (log_entries, log_tiles, log_checkpoints):
+        for table in (log_bundles, log_tiles, log_checkpoints):
             conn.execute(table.delete().where(table.c.log_id == node.OWN_LOG_ID))
     log = Log(engine, node.OWN_LOG_ID, node.signer(config, node.load_key(directory)))
     log.append([b'{"rewritten":true}'])

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import exchange_body, free_ports, residents_csv
+from factories import exchange_body, free_ports, residents_csv, stored_entries
 
 from lunan import demo, node
 from lunan.apps.tourism import residents
@@ -25,7 +25,7 @@ from lunan.net.signatures import sign_request
 from lunan.sample.accounts import account
 from lunan.sample.sharing import TOURISM_PURPOSE, TOURISM_SCENARIO, resident_check
 from lunan.services import open_node
-from lunan.storage.schema import log_checkpoints, log_entries
+from lunan.storage.schema import log_checkpoints
 
 LINYI, ZAOZHUANG = demo.City("371300", "临沂"), demo.City("370400", "枣庄")
 ENTRY = f"{LINYI.code}-01-0001"
@@ -157,13 +157,13 @@ def _scan_database(directory: Path, needles: list[str], answers: tuple[str, ...]
     with open_node(directory) as parts:
         parts.projector.catch_up()
         with parts.log.engine.connect() as conn:
-            for (data,) in conn.execute(log_entries.select().with_only_columns(log_entries.c.data)):
-                text = bytes(data).decode()
+            for data in stored_entries(parts.log.engine):
+                text = data.decode()
                 scanned += 1
                 for needle in needles:
                     assert needle not in text, f"a resident's data in a log entry: {text[:200]}"
                 if '"type":"exchange.' in text:
-                    event = decode(bytes(data))
+                    event = decode(data)
                     assert not set(str(event.body)) & set("".join(answers)), event.body
             for (note,) in conn.execute(
                 log_checkpoints.select().with_only_columns(log_checkpoints.c.note)

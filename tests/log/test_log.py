@@ -8,15 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from factories import entries, entry, filled_log, make_node
-from sqlalchemy import Connection, delete, update
+from factories import entries, entry, filled_log, make_node, set_entry
+from sqlalchemy import Connection, update
 from sqlalchemy.exc import IntegrityError
 
 from lunan.crypto import note
 from lunan.exchange import nonces
 from lunan.log import AppendError, LogIntegrityError, merkle, open_log
 from lunan.log import checkpoint as cp
-from lunan.storage.schema import log_checkpoints, log_entries
+from lunan.storage.schema import log_checkpoints
 
 
 def test_a_new_node_log_holds_its_genesis_entry_under_a_signed_checkpoint(
@@ -113,8 +113,8 @@ def test_an_oversized_entry_is_refused_and_nothing_is_appended(
 def test_the_log_refuses_to_extend_a_tree_that_differs_from_its_checkpoint(
     tmp_path: Path, database_url: str
 ) -> None:
-    with filled_log(tmp_path, 10, database_url) as log, log.engine.begin() as conn:
-        conn.execute(delete(log_entries).where(log_entries.c.idx == 10))
+    with filled_log(tmp_path, 10, database_url) as log:
+        set_entry(log.engine, log.store.log_id, 10, None)
     with open_log(tmp_path) as log, pytest.raises(LogIntegrityError, match="lunan verify"):
         log.append([entry(99)])
 

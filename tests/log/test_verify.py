@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from factories import filled_log
+from factories import filled_log, set_entry
 from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
@@ -14,7 +14,7 @@ from lunan.cli import app
 from lunan.crypto import note
 from lunan.log import Log, verify
 from lunan.log import checkpoint as cp
-from lunan.storage.schema import log_checkpoints, log_entries, log_tiles
+from lunan.storage.schema import log_checkpoints, log_tiles
 
 runner = CliRunner()
 
@@ -22,11 +22,6 @@ runner = CliRunner()
 def _verify(directory: Path) -> tuple[int, str]:
     result = runner.invoke(app, ["verify", "--dir", str(directory)])
     return result.exit_code, result.output
-
-
-def _set_entry(log: Log, index: int, data: bytes) -> None:
-    with log.engine.begin() as conn:
-        conn.execute(update(log_entries).where(log_entries.c.idx == index).values(data=data))
 
 
 def test_an_intact_log_verifies_with_a_one_line_summary(tmp_path: Path, database_url: str) -> None:
@@ -42,7 +37,7 @@ def test_one_changed_byte_in_an_entry_is_named(tmp_path: Path, database_url: str
     with filled_log(tmp_path, 600, database_url) as log:
         data = bytearray(log.store.entries(300, 301)[0])
         data[10] ^= 1
-        _set_entry(log, 300, bytes(data))
+        set_entry(log.engine, log.store.log_id, 300, bytes(data))
     code, output = _verify(tmp_path)
     assert code != 0
     assert "entry 300" in output
@@ -50,7 +45,7 @@ def test_one_changed_byte_in_an_entry_is_named(tmp_path: Path, database_url: str
 
 def test_missing_tiles_are_named(tmp_path: Path, database_url: str) -> None:
     with filled_log(tmp_path, 100, database_url) as log:
-        _set_entry(log, 50, b"rewritten")
+        set_entry(log.engine, log.store.log_id, 50, b"rewritten")
         with log.engine.begin() as conn:
             conn.execute(delete(log_tiles))
     code, output = _verify(tmp_path)
@@ -59,8 +54,8 @@ def test_missing_tiles_are_named(tmp_path: Path, database_url: str) -> None:
 
 
 def test_a_deleted_last_entry_is_named(tmp_path: Path, database_url: str) -> None:
-    with filled_log(tmp_path, 100, database_url) as log, log.engine.begin() as conn:
-        conn.execute(delete(log_entries).where(log_entries.c.idx == 100))
+    with filled_log(tmp_path, 100, database_url) as log:
+        set_entry(log.engine, log.store.log_id, 100, None)
     code, output = _verify(tmp_path)
     assert code != 0
     assert "entry 100 is missing" in output
@@ -106,7 +101,7 @@ def test_large_logs_verify_in_parallel_chunks_and_name_a_late_bad_entry(
         seen: list[int] = []
         verify.verify_log(source, log.verifier(), lambda done, _: seen.append(done), workers=1)
         assert seen == [verify.CHUNK, 2 * verify.CHUNK, size]
-        _set_entry(log, verify.CHUNK + 7, b"changed")
+        set_entry(log.engine, log.store.log_id, verify.CHUNK + 7, b"changed")
         with pytest.raises(verify.VerifyError, match=f"entry {verify.CHUNK + 7}"):
             verify.verify_log(source, log.verifier(), workers=2)
 

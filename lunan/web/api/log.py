@@ -123,7 +123,7 @@ def entry_range(request: Request, begin: Index, end: Index) -> Response:
             f"ask for 1 to {tiles.MAX_RANGE} entries (begin < end), got {begin}–{end}",
         )
     _within(log, end, "end")
-    data = tiles.bundle_entries(log.store.entries(begin, end))
+    data = log.store.encoded_entries(begin, end)
     return Response(
         data, media_type="application/octet-stream", headers={"Cache-Control": IMMUTABLE}
     )

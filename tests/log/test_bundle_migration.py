@@ -1,0 +1,238 @@
+"""The 0006_entry_bundles migration, on every database backend: one row per entry
+(log_entries) becomes one row per 256 (log_bundles) and back again, every log intact, and a
+store with a gap in its entries is refused rather than bundled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from factories import entries, entry, filled_log
+from sqlalchemy import Engine, insert, inspect, text
+from typer.testing import CliRunner
+
+from lunan.cli import app
+from lunan.crypto import note
+from lunan.log import Log, bundles, open_log, tiles, verify
+from lunan.storage import db
+from lunan.storage.schema import logs, metadata
+
+BEFORE = "0005_alert_resolution"
+AFTER = "0006_entry_bundles"
+OTHER_LOG = 2
+
+
+@dataclass
+class Node:
+    directory: Path
+    engine: Engine
+    logs: dict[int, Log]  # log id → the log, with its signer
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def node(tmp_path: Path, database_url: str) -> Iterator[Node]:
+    """A node whose own log holds 601 entries (three bundles, the last partial) and which
+    stores a second log of 300 (two bundles) beside it."""
+    own = filled_log(tmp_path, 600, database_url)
+    signer = note.Signer("lunan/370400", Ed25519PrivateKey.generate())
+    with own.engine.begin() as conn:
+        conn.execute(insert(logs).values(id=OTHER_LOG, origin=signer.name, vkey=signer.vkey()))
+    other = Log(own.engine, OTHER_LOG, signer)
+    for start, count in [(0, 1), (1, 255), (256, 44)]:
+        other.append([entry(10_000 + i) for i in range(start, start + count)])
+    yield Node(tmp_path, own.engine, {1: own, OTHER_LOG: other})
+    own.close()
+
+
+def alembic_config(conn: Any) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+def downgrade(engine: Engine, revision: str = BEFORE) -> None:
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), revision)
+
+
+def revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def bundle_rows(engine: Engine) -> list[tuple[int, int, int, bytes]]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT log_id, idx, width, data FROM log_bundles"))
+        return sorted((r.log_id, r.idx, r.width, bytes(r.data)) for r in rows)
+
+
+def entry_rows(engine: Engine) -> dict[int, list[tuple[int, bytes]]]:
+    """log id → (idx, data) of its rows in log_entries, in index order."""
+    out: dict[int, list[tuple[int, bytes]]] = {}
+    with engine.connect() as conn:
+        q = text("SELECT log_id, idx, data FROM log_entries ORDER BY log_id, idx")
+        for r in conn.execute(q):
+            out.setdefault(r.log_id, []).append((r.idx, bytes(r.data)))
+    return out
+
+
+def only_bundles(name: str | None, type_: str, _parent: Any) -> bool:
+    return type_ != "table" or name == "log_bundles"
+
+
+def only_bundle_objects(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    return table == "log_bundles"
+
+
+def assert_bundle_table_matches_the_schema(engine: Engine) -> None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "include_name": only_bundles,
+                "include_object": only_bundle_objects,
+                "compare_type": True,
+            },
+        )
+        assert compare_metadata(context, metadata) == []
+
+
+def assert_verifies(n: Node) -> None:
+    for log_id, log in n.logs.items():
+        source = verify.DatabaseSource(n.url, log_id)
+        report = verify.verify_log(source, log.verifier(), workers=1)
+        assert report.size == log.size()
+    result = CliRunner().invoke(app, ["verify", "--dir", str(n.directory), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_new_nodes_bundle_table_matches_the_schema(node: Node) -> None:
+    assert revision(node.engine) == AFTER
+    assert "log_entries" not in tables(node.engine)
+    assert_bundle_table_matches_the_schema(node.engine)
+
+
+def test_downgrading_stores_each_entry_in_a_row_of_its_own(node: Node) -> None:
+    stored = {log_id: log.store.entries(0, log.size()) for log_id, log in node.logs.items()}
+    assert {log_id: len(es) for log_id, es in stored.items()} == {1: 601, OTHER_LOG: 300}
+    downgrade(node.engine)
+    assert revision(node.engine) == BEFORE
+    assert "log_bundles" not in tables(node.engine)
+    assert entry_rows(node.engine) == {log_id: list(enumerate(es)) for log_id, es in stored.items()}
+
+
+def test_upgrading_again_stores_the_same_bundles_and_every_log_verifies(node: Node) -> None:
+    before = bundle_rows(node.engine)
+    stored = {log_id: log.store.entries(0, log.size()) for log_id, log in node.logs.items()}
+    downgrade(node.engine)
+    db.migrate(node.engine)
+    assert revision(node.engine) == AFTER
+    assert "log_entries" not in tables(node.engine)
+    assert_bundle_table_matches_the_schema(node.engine)
+    assert bundle_rows(node.engine) == before
+    for log_id, log in node.logs.items():
+        size = log.size()
+        assert log.store.entries(0, size) == stored[log_id]
+        assert log.store.encoded_entries(0, size) == tiles.bundle_entries(stored[log_id])
+        assert log.store.last_index() == size - 1
+    assert_verifies(node)
+    # The node goes on appending where it was, across the next bundle boundary.
+    with open_log(node.directory) as own:
+        assert own.append(entries(600, 300)) == 601
+        assert own.store.entries(601, 901) == entries(600, 300)
+    assert_verifies(node)
+
+
+def test_a_long_log_is_bundled_in_many_inserts_and_back(node: Node) -> None:
+    """More bundles than the migration inserts in one statement, beside the other logs."""
+    long_log, count = 3, 256 * 70 + 5
+    long_entries = [b""] + [i.to_bytes(3, "big") for i in range(1, count)]
+    downgrade(node.engine)
+    with node.engine.begin() as conn:
+        conn.execute(insert(logs).values(id=long_log, origin="lunan/long", vkey="-"))
+        conn.execute(
+            text("INSERT INTO log_entries (log_id, idx, data) VALUES (:log_id, :idx, :data)"),
+            [{"log_id": long_log, "idx": i, "data": e} for i, e in enumerate(long_entries)],
+        )
+    db.migrate(node.engine)
+    with node.engine.connect() as conn:
+        assert bundles.entries(conn, long_log, 0, count) == long_entries
+        assert bundles.last_index(conn, long_log) == count - 1
+        widths = conn.execute(
+            text("SELECT width FROM log_bundles WHERE log_id = :id ORDER BY idx"), {"id": 3}
+        ).scalars()
+        assert list(widths) == [256] * 70 + [5]
+    assert_verifies(node)
+    downgrade(node.engine)
+    assert entry_rows(node.engine)[long_log] == list(enumerate(long_entries))
+
+
+@pytest.mark.parametrize(
+    ("log_id", "gaps"),
+    [
+        (1, [0]),
+        (1, [1]),
+        (1, [300]),
+        (1, [599]),  # the last but one: entry 600 is still there
+        (1, [255, 256, 512]),
+        (OTHER_LOG, [0]),
+        (OTHER_LOG, [256]),
+    ],
+)
+def test_the_upgrade_refuses_entries_with_a_gap_and_leaves_the_database_at_0005(
+    node: Node, log_id: int, gaps: list[int]
+) -> None:
+    downgrade(node.engine)
+    held = entry_rows(node.engine)
+    top = held[log_id][-1][0]
+    removed = [(i, data) for i, data in held[log_id] if i in gaps]
+    with node.engine.begin() as conn:
+        for idx in gaps:
+            conn.execute(
+                text("DELETE FROM log_entries WHERE log_id = :log_id AND idx = :idx"),
+                {"log_id": log_id, "idx": idx},
+            )
+    damaged = entry_rows(node.engine)
+    assert len(damaged[log_id]) == top + 1 - len(gaps)
+    with pytest.raises(RuntimeError) as refused:
+        db.migrate(node.engine)
+    assert str(refused.value) == (
+        f"log {log_id} holds {top + 1 - len(gaps)} entries up to index {top}: the store is "
+        "damaged (entries are missing); restore it from a backup before upgrading"
+    )
+    # Nothing changed: the database is exactly as it was at 0005.
+    assert revision(node.engine) == BEFORE
+    assert "log_bundles" not in tables(node.engine)
+    assert "log_entries" in tables(node.engine)
+    assert entry_rows(node.engine) == damaged
+    # Once the entries are restored (from a backup), the store upgrades.
+    with node.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO log_entries (log_id, idx, data) VALUES (:log_id, :idx, :data)"),
+            [{"log_id": log_id, "idx": i, "data": data} for i, data in removed],
+        )
+    db.migrate(node.engine)
+    assert revision(node.engine) == AFTER
+    assert "log_entries" not in tables(node.engine)
+    assert_bundle_table_matches_the_schema(node.engine)
+    for each, log in node.logs.items():
+        assert log.store.entries(0, log.size()) == [data for _, data in held[each]]
+    assert_verifies(node)
