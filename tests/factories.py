@@ -20,7 +20,7 @@ import httpx
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, insert
 
 from lunan import demo, domains, node
 from lunan.events.engine import Projector
@@ -61,16 +61,23 @@ def entries(start: int, count: int, size: int = 300) -> list[bytes]:
 
 def set_entry(engine: Engine, log_id: int, index: int, data: bytes | None) -> None:
     """Change one stored entry behind the log's back (None removes it from its bundle, as a
-    damaged store would): what `lunan verify` and the log's own checks must notice."""
+    damaged store would): what `lunan verify` and the log's own checks must notice. The
+    bundle is stored again as one row."""
     bundle_idx, at = divmod(index, bundles.WIDTH)
+    table = schema.log_bundles
     with engine.begin() as conn:
         [stored] = bundles.read(conn, log_id, index, index + 1)
         held = bundles.unpack(stored)
         held[at : at + 1] = [] if data is None else [data]
+        conn.execute(table.delete().where(table.c.log_id == log_id, table.c.idx == bundle_idx))
         conn.execute(
-            update(schema.log_bundles)
-            .where(schema.log_bundles.c.log_id == log_id, schema.log_bundles.c.idx == bundle_idx)
-            .values(width=len(held), data=tiles.bundle_entries(held))
+            insert(table).values(
+                log_id=log_id,
+                idx=bundle_idx,
+                first=0,
+                width=len(held),
+                data=tiles.bundle_entries(held),
+            )
         )
 
 
@@ -78,7 +85,7 @@ def stored_entries(engine: Engine) -> Iterator[bytes]:
     """Every entry of every log the database holds."""
     with engine.connect() as conn:
         for row in conn.execute(schema.log_bundles.select()):
-            yield from bundles.unpack(bundles.Bundle(row.idx, row.width, bytes(row.data)))
+            yield from tiles.unbundle_entries(bytes(row.data))
 
 
 def filled_log(directory: Path, count: int, database: str = node.DEFAULT_DATABASE) -> Log:

@@ -3,16 +3,22 @@
 Bundle N holds entries [256·N, 256·N + width) in the entry-bundle encoding (each entry after
 its big-endian uint16 length), the bytes `tile/entries/N` serves. One row per bundle rather
 than per entry makes storing a long catch-up and serving a range a few hundred row operations
-per 100,000 entries instead of 100,000 (docs/adr/0009-entries-stored-as-bundles.md). Only the
-last bundle of a log is partial; an append that adds to it rewrites it, and does so only if
-it is still as wide as the appender read it, so two writers that race are caught.
+per 100,000 entries instead of 100,000 (docs/adr/0009-entries-stored-as-bundles.md).
+
+Only the last bundle of a log is partial, and it may be stored in pieces: an append of a few
+entries adds a row (`first` = where in the bundle it starts) instead of rewriting the bundle,
+and the append that completes the bundle joins its pieces into one row. Readers join pieces
+back into bundles. An append first writes the log's row in `logs` (a no-op UPDATE: SQLite
+then holds its one write lock, PostgreSQL a lock of that row, until commit) and checks that
+the stored entries end where it starts (StaleAppend otherwise), so two writers that race
+cannot both store entries at one index; a primary key alone would not stop that with pieces.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import accumulate, pairwise
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -27,8 +33,8 @@ class BundleError(RuntimeError):
     """A stored bundle that is missing, malformed or not as wide as its row says."""
 
 
-class StaleBundle(RuntimeError):
-    """The partial bundle changed since it was read: another writer appended."""
+class StaleAppend(RuntimeError):
+    """The log's stored entries do not end where an append starts: another writer appended."""
 
 
 class Bundle(NamedTuple):
@@ -38,29 +44,54 @@ class Bundle(NamedTuple):
 
 
 _RANGE = (
-    select(log_bundles.c.idx, log_bundles.c.width, log_bundles.c.data)
+    select(log_bundles.c.idx, log_bundles.c.first, log_bundles.c.width, log_bundles.c.data)
     .where(
         log_bundles.c.log_id == bindparam("log_id"),
         log_bundles.c.idx >= bindparam("first"),
         log_bundles.c.idx <= bindparam("last"),
     )
-    .order_by(log_bundles.c.idx)
+    .order_by(log_bundles.c.idx, log_bundles.c.first)
 )
 _LAST = (
-    select(log_bundles.c.idx, log_bundles.c.width)
+    select(log_bundles.c.idx, log_bundles.c.first, log_bundles.c.width)
     .where(log_bundles.c.log_id == bindparam("log_id"))
-    .order_by(log_bundles.c.idx.desc())
+    .order_by(log_bundles.c.idx.desc(), log_bundles.c.first.desc())
     .limit(1)
 )
-_UPDATE = "UPDATE log_bundles SET width = ?, data = ? WHERE log_id = ? AND idx = ? AND width = ?"
+_COLUMNS = ("log_id", "idx", "first", "width", "data")
+_LOCK = "UPDATE logs SET vkey = vkey WHERE id = ?"  # held until commit: one appender a log
+_DROP_PIECES = "DELETE FROM log_bundles WHERE log_id = ? AND idx = ?"
 
 
 def read(conn: Connection, log_id: int, begin: int, end: int) -> Iterator[Bundle]:
-    """The stored bundles that hold entries [begin, end), in order (absent ones left out)."""
+    """The stored bundles that hold entries [begin, end), in order (absent ones left out), a
+    bundle stored in pieces joined; BundleError if its pieces do not follow each other."""
     if begin >= end:
-        return iter(())
+        return
     params = {"log_id": log_id, "first": begin // WIDTH, "last": (end - 1) // WIDTH}
-    return (Bundle(r.idx, r.width, bytes(r.data)) for r in conn.execute(_RANGE, params))
+    joining: list[Any] = []
+    for row in conn.execute(_RANGE, params):
+        if joining and row.idx != joining[0].idx:
+            yield _joined(joining)
+            joining = []
+        joining.append(row)
+    if joining:
+        yield _joined(joining)
+
+
+def _joined(rows: list[Any]) -> Bundle:
+    """One bundle from its stored pieces (usually one row)."""
+    if len(rows) == 1 and rows[0].first == 0:
+        return Bundle(rows[0].idx, rows[0].width, bytes(rows[0].data))
+    width = 0
+    for row in rows:
+        if row.first != width:
+            raise BundleError(
+                f"entry bundle {row.idx}: a piece starts at entry {row.first} of it, "
+                f"after {width} entries"
+            )
+        width += row.width
+    return Bundle(rows[0].idx, width, b"".join(bytes(row.data) for row in rows))
 
 
 def pieces(conn: Connection, log_id: int, begin: int, end: int) -> Iterator[list[bytes]]:
@@ -115,34 +146,46 @@ def _spans(
 def last_index(conn: Connection, log_id: int) -> int | None:
     """The highest stored entry index: one primary-key seek."""
     row = conn.execute(_LAST, {"log_id": log_id}).first()
-    return None if row is None else row.idx * WIDTH + row.width - 1
+    return None if row is None else row.idx * WIDTH + row.first + row.width - 1
 
 
 def write(conn: Connection, log_id: int, start: int, run: tiles.EntryRun) -> None:
-    """Store entries [start, start + len(run)) inside the caller's transaction: the partial
-    bundle they continue is rewritten (StaleBundle if it is no longer as wide as `start`
-    says), the bundles they begin are inserted (the primary key refuses a racing writer's).
-    The stored bytes are cut from `run.data`, as received or encoded once."""
+    """Store entries [start, start + len(run)) inside the caller's transaction, cut from
+    `run.data` (as received, or encoded once). Entries that continue a partial bundle without
+    filling it are stored as a piece of it; the append that fills it joins its pieces."""
     if not run.entries:
         return
-    held, first = start % WIDTH, start // WIDTH
+    conn.exec_driver_sql(driver_sql(conn, _LOCK), (log_id,))
+    top = last_index(conn, log_id)
+    if (-1 if top is None else top) != start - 1:
+        held_now = "no entries" if top is None else f"entries up to {top}"
+        raise StaleAppend(f"the log holds {held_now}, but an append starts at {start}")
+    held, idx = start % WIDTH, start // WIDTH
+    rows: list[tuple[int, int, int, int, bytes]] = []
     if held:
         head, run = run.split(WIDTH - held)
-        prefix = _partial(conn, log_id, first, held)
-        done = conn.exec_driver_sql(
-            driver_sql(conn, _UPDATE), (held + len(head), prefix + head.data, log_id, first, held)
-        )
-        if done.rowcount != 1:  # rewritten since we read it (PostgreSQL, read committed)
-            raise StaleBundle(f"entry bundle {first} changed while this append wrote it")
-        first += 1
+        if held + len(head) < WIDTH:
+            rows.append((log_id, idx, held, len(head), head.data))
+        else:
+            rows.append((log_id, idx, 0, WIDTH, _take_pieces(conn, log_id, idx, held) + head.data))
+        idx += 1
     ends = list(accumulate(map(len, run.entries)))  # entry k ends at ends[k] + 2·(k + 1)
     cuts = [*range(0, len(run), WIDTH), len(run)]
-    rows = [
-        (log_id, first + i, hi - lo, run.data[_end(ends, lo) : _end(ends, hi)])
+    rows += [
+        (log_id, idx + i, 0, hi - lo, run.data[_end(ends, lo) : _end(ends, hi)])
         for i, (lo, hi) in enumerate(pairwise(cuts))
     ]
-    if rows:
-        insert_rows(conn, "log_bundles", ("log_id", "idx", "width", "data"), rows)
+    insert_rows(conn, "log_bundles", _COLUMNS, rows)  # a racing writer's rows collide here
+
+
+def _take_pieces(conn: Connection, log_id: int, idx: int, held: int) -> bytes:
+    """The stored pieces of partial bundle `idx` (its first `held` entries: the caller checked
+    where the log ends), joined, and removed: the caller stores the whole bundle instead."""
+    [partial] = read(conn, log_id, idx * WIDTH, idx * WIDTH + 1)
+    if partial.width != held:
+        raise BundleError(f"entry bundle {idx} holds {partial.width} entries, not {held}")
+    conn.exec_driver_sql(driver_sql(conn, _DROP_PIECES), (log_id, idx))
+    return partial.data
 
 
 def _end(ends: list[int], k: int) -> int:
@@ -176,12 +219,3 @@ def _ends(bundle: Bundle) -> list[int]:
         unpack(bundle)  # names what is wrong
         raise BundleError(f"entry bundle {bundle.idx} is malformed")
     return out
-
-
-def _partial(conn: Connection, log_id: int, idx: int, width: int) -> bytes:
-    """The stored partial bundle an append continues, which must hold `width` entries."""
-    for bundle in read(conn, log_id, idx * WIDTH, idx * WIDTH + 1):
-        if bundle.width == width:
-            return bundle.data
-        raise StaleBundle(f"entry bundle {idx} holds {bundle.width} entries, expected {width}")
-    raise BundleError(f"entry bundle {idx}, which entries {idx * WIDTH}… continue, is missing")

@@ -21,7 +21,7 @@ from lunan.clock import now_shanghai
 from lunan.crypto import note
 from lunan.log import checkpoint as cp
 from lunan.log import merkle, tiles
-from lunan.log.bundles import StaleBundle
+from lunan.log.bundles import StaleAppend
 from lunan.log.store import LogIntegrityError, TreeBuilder, TreeStore, write_batch
 
 MAX_BATCH_ENTRIES = 8192
@@ -161,7 +161,7 @@ class Log:
                     for p in batch:
                         if p.also is not None:
                             p.also(conn)
-            except (IntegrityError, StaleBundle):
+            except (IntegrityError, StaleAppend):
                 # Another process appended behind our back: reload and try once more.
                 self._builder = None
                 if attempt:

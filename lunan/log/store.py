@@ -391,7 +391,7 @@ def write_batch(
 ) -> None:
     """Store entries, upsert tiles and add a checkpoint, inside the caller's transaction.
 
-    A second writer that raced us fails here (lunan.log.bundles.StaleBundle, or the primary
+    A second writer that raced us fails here (lunan.log.bundles.StaleAppend, or the primary
     key of a bundle or checkpoint), before anything inconsistent could be signed.
     """
     bundles.write(conn, log_id, start, entries)

@@ -173,7 +173,12 @@ class EntryRun:
 
     @staticmethod
     def join(runs: Sequence[EntryRun]) -> EntryRun:
-        return EntryRun([e for r in runs for e in r.entries], b"".join(r.data for r in runs))
+        if len(runs) == 1:
+            return runs[0]
+        entries: list[bytes] = []
+        for r in runs:
+            entries += r.entries  # list extension: no per-entry bytecode
+        return EntryRun(entries, b"".join(r.data for r in runs))
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -27,14 +27,16 @@ logs = Table(
     Column("vkey", Text, nullable=False),
 )
 
-# The entries, exactly the bytes that were hashed into leaves, 256 to a row: bundle `idx`
-# holds entries [256·idx, 256·idx + width) in the tlog-tiles entry-bundle encoding. A rowid
-# table on SQLite, as its documentation advises for rows this large; see lunan.log.bundles.
+# The entries, exactly the bytes that were hashed into leaves, 256 to a row in the tlog-tiles
+# entry-bundle encoding: a row holds entries [256·idx + first, 256·idx + first + width). Full
+# bundles start at first = 0; the last, partial bundle may be stored in pieces. A rowid table
+# on SQLite, as its documentation advises for rows this large; see lunan.log.bundles.
 log_bundles = Table(
     "log_bundles",
     metadata,
     Column("log_id", Integer, ForeignKey("logs.id"), primary_key=True),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("first", SmallInteger, primary_key=True, autoincrement=False),
     Column("width", SmallInteger, nullable=False),
     Column("data", LargeBinary, nullable=False),
 )

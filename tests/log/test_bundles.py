@@ -1,10 +1,14 @@
-"""Entries stored as tlog-tiles entry bundles, 256 to a row (lunan.log.bundles), on every
-database backend: what is appended reads back exactly, over any range, and a store that is
-damaged or written to behind a writer's back is named, never read past."""
+"""Entries stored as tlog-tiles entry bundles, 256 to a bundle (lunan.log.bundles), on every
+database backend: full bundles one row each, the last partial bundle possibly in pieces (a row
+per append that continued it without filling it), joined into one row by the append that fills
+it. What is appended reads back exactly, over any range; a write that does not start where the
+stored entries end is refused (StaleAppend); a damaged store is named, never read past."""
 
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -14,8 +18,7 @@ import pytest
 from factories import entries, entry, make_node
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from typer.testing import CliRunner
 
 from lunan.cli import app
@@ -24,8 +27,11 @@ from lunan.storage import db
 from lunan.storage.schema import log_bundles, logs, metadata
 
 # Appends of these sizes cross every kind of bundle boundary: one entry, up to one short of
-# a full bundle, exactly to its end, one past it, several bundles at once.
+# a full bundle, exactly to its end, one past it, several bundles at once; the last one leaves
+# the last bundle in pieces.
 BATCHES = [1, 255, 256, 257, 700, 2, 253, 512, 1]
+
+Layout = list[tuple[int, int, int]]  # (idx, first, width) of a log's rows, in key order
 
 
 @pytest.fixture
@@ -66,15 +72,48 @@ def write_batches(engine: Engine, log_id: int, sizes: Sequence[int]) -> list[byt
     return written
 
 
-def stored_rows(engine: Engine, log_id: int) -> list[tuple[int, int, bytes]]:
-    """(idx, width, data) of every stored bundle of the log, in order."""
-    q = (
-        select(log_bundles.c.idx, log_bundles.c.width, log_bundles.c.data)
-        .where(log_bundles.c.log_id == log_id)
-        .order_by(log_bundles.c.idx)
-    )
+def stored_rows(engine: Engine, log_id: int) -> list[tuple[int, int, int, bytes]]:
+    """(idx, first, width, data) of every stored row of the log, in key order."""
+    c = log_bundles.c
+    q = select(c.idx, c.first, c.width, c.data).where(c.log_id == log_id).order_by(c.idx, c.first)
     with engine.connect() as conn:
-        return [(r.idx, r.width, bytes(r.data)) for r in conn.execute(q)]
+        return [(r.idx, r.first, r.width, bytes(r.data)) for r in conn.execute(q)]
+
+
+def layout(engine: Engine, log_id: int) -> Layout:
+    return [(idx, first, width) for idx, first, width, _ in stored_rows(engine, log_id)]
+
+
+def expected_layout(sizes: Sequence[int]) -> Layout:
+    """The rows appends of these sizes leave, one after another on an empty log: an append
+    that continues the partial bundle without filling it adds a piece (first = where it starts
+    in the bundle); one that fills it leaves one row for the whole bundle (first 0, width 256);
+    every bundle an append begins is a row with first 0."""
+    rows: dict[int, list[tuple[int, int]]] = {}
+    end = 0
+    for n in sizes:
+        held, idx = end % 256, end // 256
+        if held:
+            k = min(n, 256 - held)
+            rows[idx] = [(0, 256)] if held + k == 256 else [*rows[idx], (held, k)]
+            end, n = end + k, n - k
+        while n:
+            k = min(n, 256)
+            rows[end // 256] = [(0, k)]
+            end, n = end + k, n - k
+    return [(idx, first, width) for idx in sorted(rows) for first, width in rows[idx]]
+
+
+def assert_rows_hold(engine: Engine, log_id: int, written: Sequence[bytes]) -> None:
+    """Each row holds exactly the entries its key and width say, in their entry-bundle
+    encoding, and the rows together hold every entry once, in order."""
+    covered = 0
+    for idx, first, width, data in stored_rows(engine, log_id):
+        begin = idx * 256 + first
+        assert begin == covered, (idx, first)
+        assert data == tiles.bundle_entries(written[begin : begin + width]), (idx, first)
+        covered += width
+    assert covered == len(written)
 
 
 def appended_log(directory: Path, database_url: str) -> tuple[Log, list[bytes]]:
@@ -89,30 +128,88 @@ def appended_log(directory: Path, database_url: str) -> tuple[Log, list[bytes]]:
     return log, expected
 
 
-# --- what is appended reads back --------------------------------------------------------------
+# --- what is appended is stored, and reads back ------------------------------------------------
 
 
-def test_appends_of_any_sizes_store_the_entries_in_bundles_of_256(
+def test_appends_of_any_sizes_store_full_bundles_as_one_row_and_the_last_in_pieces(
     tmp_path: Path, database_url: str
 ) -> None:
     log, expected = appended_log(tmp_path, database_url)
     with log:
-        size = len(expected)
+        size = len(expected)  # 2238: bundles 0–7 full, bundle 8 holds 190 entries
         assert log.size() == size
-        rows = stored_rows(log.engine, log.store.log_id)
-        assert [idx for idx, _, _ in rows] == list(range(len(rows)))
-        for idx, width, data in rows:
-            held = expected[idx * 256 : idx * 256 + 256]
-            assert width == len(held)
-            assert data == tiles.bundle_entries(held)
-        # Only the last bundle is partial.
-        assert [w for _, w, _ in rows[:-1]] == [256] * (len(rows) - 1)
-        assert 0 < rows[-1][1] < 256
+        rows = layout(log.engine, log.store.log_id)
+        assert rows == [*((i, 0, 256) for i in range(8)), (8, 0, 189), (8, 189, 1)]
+        assert rows == expected_layout([1, *BATCHES])  # the genesis entry, then BATCHES
+        assert_rows_hold(log.engine, log.store.log_id, expected)
         assert log.store.last_index() == size - 1
         assert log.store.entries(0, size) == expected
         with log.engine.connect() as conn:
             pieces = list(bundles.pieces(conn, log.store.log_id, 1, 600))
-        assert pieces == [expected[1:256], expected[256:512], expected[512:600]]
+            assert pieces == [expected[1:256], expected[256:512], expected[512:600]]
+            last = list(bundles.pieces(conn, log.store.log_id, 2000, size))
+            assert last == [expected[2000:2048], expected[2048:size]]  # pieces joined
+
+
+@pytest.mark.parametrize(
+    ("sizes", "rows"),
+    [
+        pytest.param([1, 2, 3], [(0, 0, 1), (0, 1, 2), (0, 3, 3)], id="each-a-piece"),
+        pytest.param(
+            [100, 100, 50, 5],
+            [(0, 0, 100), (0, 100, 100), (0, 200, 50), (0, 250, 5)],
+            id="up-to-one-short",
+        ),
+        pytest.param([10, 246], [(0, 0, 256)], id="filled-by-the-second"),
+        pytest.param([10, 5, 1, 240], [(0, 0, 256)], id="filled-after-pieces"),
+        pytest.param([255, 1], [(0, 0, 256)], id="filled-by-one-entry"),
+        pytest.param([255, 2], [(0, 0, 256), (1, 0, 1)], id="filled-and-one-more"),
+        pytest.param([100, 100, 100], [(0, 0, 256), (1, 0, 44)], id="filled-and-a-new-bundle"),
+        pytest.param([10, 5, 600], [(0, 0, 256), (1, 0, 256), (2, 0, 103)], id="filled-and-more"),
+        pytest.param([256], [(0, 0, 256)], id="one-full-bundle"),
+        pytest.param([512], [(0, 0, 256), (1, 0, 256)], id="two-full-bundles"),
+        pytest.param([700], [(0, 0, 256), (1, 0, 256), (2, 0, 188)], id="big-append"),
+        pytest.param([256, 1, 1], [(0, 0, 256), (1, 0, 1), (1, 1, 1)], id="pieces-of-bundle-1"),
+        pytest.param(
+            [700, 2, 3, 320],
+            [(0, 0, 256), (1, 0, 256), (2, 0, 256), (3, 0, 256), (4, 0, 1)],
+            id="big-append-fills-pieces",
+        ),
+    ],
+)
+def test_each_append_leaves_pieces_of_a_partial_bundle_and_one_row_per_full_bundle(
+    engine: Engine, sizes: list[int], rows: Layout
+) -> None:
+    log_id = new_log(engine)
+    written = write_batches(engine, log_id, sizes)
+    assert layout(engine, log_id) == rows
+    assert rows == expected_layout(sizes)  # the model the property test checks against
+    assert_rows_hold(engine, log_id, written)
+    total = len(written)
+    with engine.connect() as conn:
+        assert bundles.last_index(conn, log_id) == total - 1
+        assert bundles.entries(conn, log_id, 0, total) == written
+        assert bundles.encoded(conn, log_id, 0, total) == tiles.bundle_entries(written)
+
+
+def test_reading_bundles_joins_the_pieces_of_a_bundle_into_one(engine: Engine) -> None:
+    log_id = new_log(engine)
+    written = write_batches(engine, log_id, [300, 5, 7, 1])
+    assert layout(engine, log_id) == [(0, 0, 256), (1, 0, 44), (1, 44, 5), (1, 49, 7), (1, 56, 1)]
+    whole = [
+        bundles.Bundle(0, 256, tiles.bundle_entries(written[:256])),
+        bundles.Bundle(1, 57, tiles.bundle_entries(written[256:])),
+    ]
+    with engine.connect() as conn:
+        assert list(bundles.read(conn, log_id, 0, 313)) == whole
+        assert list(bundles.read(conn, log_id, 255, 257)) == whole
+        assert list(bundles.read(conn, log_id, 0, 256)) == whole[:1]
+        for begin, end in [(256, 257), (305, 306), (312, 313), (300, 1000)]:
+            assert list(bundles.read(conn, log_id, begin, end)) == whole[1:], (begin, end)
+        assert list(bundles.read(conn, log_id, 313, 600)) == whole[1:]  # the bundle of entry 313
+        assert list(bundles.read(conn, log_id, 512, 600)) == []
+        assert list(bundles.read(conn, log_id, 5, 5)) == []
+        assert bundles.last_index(conn, log_id) == 312  # 256·1 + 56 + 1 − 1
 
 
 def test_any_range_of_the_log_reads_back_as_appended_and_as_its_entry_bundle(
@@ -120,7 +217,8 @@ def test_any_range_of_the_log_reads_back_as_appended_and_as_its_entry_bundle(
 ) -> None:
     log, expected = appended_log(tmp_path, database_url)
     size = len(expected)
-    points = sorted({0, 1, 2, 255, 256, 257, 511, 512, 513, 1000, 1024, size - 1, size})
+    boundaries = {0, 1, 2, 255, 256, 257, 511, 512, 513, 1000, 1024, 2047, 2048, 2049}
+    points = sorted(boundaries | {2236, 2237, size - 1, size})  # 2237: the last piece's start
     with log:
         for begin in points:
             for end in points:
@@ -136,10 +234,10 @@ def test_empty_entries_and_entries_of_the_largest_size_round_trip(engine: Engine
     largest = tiles.MAX_ENTRY_SIZE
     written = [b"", b"\xff" * largest, b"", *entries(0, 250), b"\x00" * largest, b"", b"z"]
     written += [b"", b"\x01" * largest]
-    with engine.begin() as conn:
-        bundles.write(conn, log_id, 0, tiles.EntryRun.of(written[:100]))
-    with engine.begin() as conn:
-        bundles.write(conn, log_id, 100, tiles.EntryRun.of(written[100:]))
+    for lo, hi in [(0, 100), (100, 101), (101, 103), (103, 257), (257, 258)]:
+        with engine.begin() as conn:
+            bundles.write(conn, log_id, lo, tiles.EntryRun.of(written[lo:hi]))
+    assert layout(engine, log_id) == [(0, 0, 256), (1, 0, 1), (1, 1, 1)]  # the last a piece
     with engine.connect() as conn:
         assert bundles.entries(conn, log_id, 0, len(written)) == written
         assert bundles.encoded(conn, log_id, 250, len(written)) == tiles.bundle_entries(
@@ -160,18 +258,38 @@ def test_a_log_without_entries_has_no_last_index_and_reads_empty_ranges(engine: 
     assert stored_rows(engine, log_id) == []
 
 
-@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(sizes=st.lists(st.integers(1, 600), min_size=1, max_size=6), data=st.data())
+def test_an_empty_write_onto_pieces_stores_nothing(engine: Engine) -> None:
+    log_id = new_log(engine)
+    write_batches(engine, log_id, [10, 5])
+    before = stored_rows(engine, log_id)
+    with engine.begin() as conn:
+        bundles.write(conn, log_id, 15, tiles.EntryRun.of([]))
+    assert stored_rows(engine, log_id) == before
+
+
+# Few and many entries per append: small ones leave pieces, large ones cross bundles.
+BATCH_SIZES = st.one_of(st.integers(1, 20), st.integers(1, 600))
+
+
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(BATCH_SIZES, min_size=1, max_size=8), data=st.data())
 def test_any_batches_read_back_as_written_over_any_range(
     engine: Engine, sizes: list[int], data: st.DataObject
 ) -> None:
     log_id = new_log(engine)  # each example a log of its own in the same database
     written = write_batches(engine, log_id, sizes)
     total = len(written)
-    rows = stored_rows(engine, log_id)
-    assert [w for _, w, _ in rows] == [min(256, total - 256 * i) for i in range(len(rows))]
+    rows = layout(engine, log_id)
+    assert rows == expected_layout(sizes)
+    last = (total - 1) // 256
+    assert [r for r in rows if r[0] < last] == [(i, 0, 256) for i in range(last)]
+    assert_rows_hold(engine, log_id, written)
     with engine.connect() as conn:
         assert bundles.last_index(conn, log_id) == total - 1
+        assert list(bundles.read(conn, log_id, 0, total)) == [
+            bundles.Bundle(i, len(held), tiles.bundle_entries(held))
+            for i, held in enumerate(written[lo : lo + 256] for lo in range(0, total, 256))
+        ]
         for _ in range(3):
             begin = data.draw(st.integers(0, total), label="begin")
             end = data.draw(st.integers(begin, total), label="end")
@@ -243,14 +361,21 @@ def test_an_entry_bundle_cut_inside_an_entry_does_not_parse_and_cut_between_entr
 # --- what a write stores ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("count", "rows"),
+    [
+        pytest.param(30, [(0, 0, 200), (0, 200, 30)], id="a-piece"),
+        pytest.param(400, [(0, 0, 256), (1, 0, 256), (2, 0, 88)], id="filled-and-more"),
+    ],
+)
 def test_a_write_from_received_bytes_stores_those_bytes_as_given(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, count: int, rows: Layout
 ) -> None:
     """A follower's write: the entry bundle it received becomes an EntryRun, and the rows
     are cut from the received bytes, not encoded again from the entries."""
     log_id = new_log(engine)
     held = write_batches(engine, log_id, [200])  # a partial bundle the write continues
-    new = [varied(i) for i in range(200, 600)]  # two of the largest size among them
+    new = [varied(i) for i in range(200, 200 + count)]  # two of the largest size among 400
     received = tiles.bundle_entries(new)
     run = tiles.EntryRun.parse(received)
 
@@ -260,73 +385,139 @@ def test_a_write_from_received_bytes_stores_those_bytes_as_given(
     with monkeypatch.context() as m, engine.begin() as conn:
         m.setattr(tiles, "bundle_entries", encode_again)
         bundles.write(conn, log_id, 200, run)
-    rows = stored_rows(engine, log_id)
-    assert [(idx, width) for idx, width, _ in rows] == [(0, 256), (1, 256), (2, 600 - 512)]
-    assert b"".join(data for _, _, data in rows) == tiles.bundle_entries(held) + received
+    stored = stored_rows(engine, log_id)
+    assert [(idx, first, width) for idx, first, width, _ in stored] == rows
+    assert b"".join(data for *_, data in stored) == tiles.bundle_entries(held) + received
     with engine.connect() as conn:
-        assert bundles.entries(conn, log_id, 200, 600) == new
-        assert bundles.encoded(conn, log_id, 200, 600) == received
+        assert bundles.entries(conn, log_id, 200, 200 + count) == new
+        assert bundles.encoded(conn, log_id, 200, 200 + count) == received
 
 
 # --- two writers ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stale_start", [0, 1, 5, 9, 11])
-def test_a_write_from_a_start_the_partial_bundle_no_longer_ends_at_raises_stale_bundle(
-    engine: Engine, stale_start: int
+def stale(end: int | None, start: int) -> str:
+    """The whole message of the StaleAppend of a write at `start` onto entries ending at
+    `end`, as a pattern."""
+    held = "no entries" if end is None else f"entries up to {end}"
+    message = f"the log holds {held}, but an append starts at {start}"
+    return f"^{re.escape(message)}$"
+
+
+@pytest.mark.parametrize(
+    ("sizes", "start"),
+    [
+        # Entries 0–9, the bundle in pieces (0, 6) and (6, 4): behind, inside, ahead of them.
+        *(([6, 4], start) for start in [0, 1, 5, 6, 9, 11, 255, 256, 266]),
+        # One full bundle: a start inside it, or one that would leave a gap.
+        *(([256], start) for start in [0, 200, 255, 257, 512]),
+        # Entries 0–301, bundle 1 in pieces (0, 44) and (44, 2).
+        *(([300, 2], start) for start in [0, 256, 300, 301, 303, 512]),
+    ],
+)
+def test_a_write_that_does_not_start_where_the_stored_entries_end_raises_stale_append(
+    engine: Engine, sizes: list[int], start: int
 ) -> None:
+    log_id = new_log(engine)
+    written = write_batches(engine, log_id, sizes)
+    end = len(written)
+    before = stored_rows(engine, log_id)
+    for count in (1, 300):  # entries that would make a piece; that would fill a bundle and more
+        late = tiles.EntryRun.of(entries(5000, count))
+        with (
+            pytest.raises(bundles.StaleAppend, match=stale(end - 1, start)),
+            engine.begin() as conn,
+        ):
+            bundles.write(conn, log_id, start, late)
+        assert stored_rows(engine, log_id) == before
+    with engine.begin() as conn:  # from where the entries really end, the write goes in
+        bundles.write(conn, log_id, end, tiles.EntryRun.of([b"on time"]))
+    assert layout(engine, log_id) == expected_layout([*sizes, 1])
+    with engine.connect() as conn:
+        assert bundles.entries(conn, log_id, 0, end + 1) == [*written, b"on time"]
+
+
+@pytest.mark.parametrize("start", [1, 255, 256, 300])
+def test_a_write_into_an_empty_log_not_at_entry_0_raises_stale_append(
+    engine: Engine, start: int
+) -> None:
+    log_id = new_log(engine)
+    with pytest.raises(bundles.StaleAppend, match=stale(None, start)), engine.begin() as conn:
+        bundles.write(conn, log_id, start, tiles.EntryRun.of([b"ahead"]))
+    assert stored_rows(engine, log_id) == []
+
+
+def backend_pid(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def waits_for(watch: Connection, waiting: list[int], holder: int) -> bool:
+    """Whether the PostgreSQL backend in `waiting` (once there) waits for a lock `holder`
+    holds."""
+    if not waiting:
+        return False
+    q = text("SELECT pg_blocking_pids(:pid)")
+    blockers = watch.execute(q, {"pid": waiting[0]}).scalar_one()
+    watch.rollback()
+    return holder in blockers
+
+
+@pytest.mark.parametrize(
+    ("their_start", "goes_in"),
+    [
+        pytest.param(10, False, id="from-the-same-start"),
+        pytest.param(15, True, id="from-where-ours-end"),
+    ],
+)
+def test_a_write_racing_another_waits_for_the_log_row_then_sees_where_the_entries_end(
+    engine: Engine, their_start: int, goes_in: bool
+) -> None:
+    """Two writes at once, as two processes run them: the second waits at the log's row until
+    the first commits, then checks where the entries end. From the start the first one took it
+    is stale; from where the first one's entries end, it goes in (and fills the bundle the
+    first one left in pieces)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no two writes overlap")
     log_id = new_log(engine)
     written = write_batches(engine, log_id, [10])
-    before = stored_rows(engine, log_id)
-    if stale_start == 0:
-        # A start at a bundle's beginning inserts it: the primary key refuses the row.
-        with pytest.raises(IntegrityError), engine.begin() as conn:
-            bundles.write(conn, log_id, 0, tiles.EntryRun.of([b"late"]))
+    ours = [varied(i) for i in range(10, 15)]  # a piece of bundle 0
+    theirs = entries(1000, 300)  # enough to fill bundle 0 and begin bundle 1
+    raised: list[BaseException] = []
+    waiting: list[int] = []
+
+    def their_write() -> None:
+        try:
+            with engine.begin() as conn:
+                waiting.append(backend_pid(conn))
+                bundles.write(conn, log_id, their_start, tiles.EntryRun.of(theirs))
+        except Exception as e:
+            raised.append(e)
+
+    other = threading.Thread(target=their_write)
+    with engine.begin() as conn:
+        holder = backend_pid(conn)
+        bundles.write(conn, log_id, 10, tiles.EntryRun.of(ours))
+        other.start()
+        deadline = time.monotonic() + 120  # a hang guard, not a measure
+        with engine.connect() as watch:
+            while not waits_for(watch, waiting, holder):
+                assert other.is_alive(), f"their write did not wait for ours: {raised}"
+                assert time.monotonic() < deadline, "their write never started waiting"
+                time.sleep(0.01)
+    other.join()
+    if goes_in:
+        assert raised == []
+        stored = [*written, *ours, *theirs]
+        assert layout(engine, log_id) == [(0, 0, 256), (1, 0, 59)]
     else:
-        with pytest.raises(bundles.StaleBundle, match="entry bundle 0"), engine.begin() as conn:
-            bundles.write(conn, log_id, stale_start, tiles.EntryRun.of([b"late"]))
-    assert stored_rows(engine, log_id) == before
-    with engine.begin() as conn:  # from where the bundle really ends, the write goes in
-        bundles.write(conn, log_id, 10, tiles.EntryRun.of([b"on time"]))
+        assert len(raised) == 1 and isinstance(raised[0], bundles.StaleAppend), raised
+        assert re.match(stale(14, 10), str(raised[0]))
+        stored = [*written, *ours]
+        assert layout(engine, log_id) == [(0, 0, 10), (0, 10, 5)]
+    assert_rows_hold(engine, log_id, stored)
     with engine.connect() as conn:
-        assert bundles.entries(conn, log_id, 0, 11) == [*written, b"on time"]
-
-
-def test_a_write_continuing_a_bundle_that_is_not_stored_is_a_bundle_error(engine: Engine) -> None:
-    log_id = new_log(engine)
-    write_batches(engine, log_id, [10])
-    before = stored_rows(engine, log_id)
-    missing = r"entry bundle 1, which entries 256… continue, is missing"
-    with pytest.raises(bundles.BundleError, match=missing), engine.begin() as conn:
-        bundles.write(conn, log_id, 256 + 10, tiles.EntryRun.of([b"far ahead"]))
-    assert stored_rows(engine, log_id) == before
-
-
-def test_a_bundle_rewritten_between_its_read_and_its_update_raises_stale_bundle(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The race the width condition of the UPDATE catches: another writer commits its
-    append after this one read the partial bundle and before it rewrites it."""
-    log_id = new_log(engine)
-    write_batches(engine, log_id, [10])
-    read_partial = bundles._partial
-    raced: list[bool] = []
-
-    def partial_then_race(conn: Connection, log_id: int, idx: int, width: int) -> bytes:
-        data = read_partial(conn, log_id, idx, width)
-        if not raced:
-            raced.append(True)
-            with engine.begin() as other:
-                bundles.write(other, log_id, 10, tiles.EntryRun.of([b"the other writer's"]))
-        return data
-
-    monkeypatch.setattr(bundles, "_partial", partial_then_race)
-    with pytest.raises(bundles.StaleBundle, match="entry bundle 0"), engine.begin() as conn:
-        bundles.write(conn, log_id, 10, tiles.EntryRun.of([b"ours"]))
-    assert raced
-    with engine.connect() as conn:
-        assert bundles.entries(conn, log_id, 10, 11) == [b"the other writer's"]
-        assert bundles.last_index(conn, log_id) == 10
+        assert bundles.entries(conn, log_id, 0, len(stored)) == stored
+        assert bundles.last_index(conn, log_id) == len(stored) - 1
 
 
 def _spy_on_writes(monkeypatch: pytest.MonkeyPatch) -> list[type[BaseException]]:
@@ -355,20 +546,17 @@ def _verifies(directory: Path, log: Log) -> None:
 
 
 @pytest.mark.parametrize(
-    ("first", "behind", "caught_by"),
+    ("first", "behind"),
     [
-        (10, 20, bundles.StaleBundle),  # both in the first bundle
-        (10, 600, bundles.StaleBundle),  # the other writer filled it and two more
-        (255, 10, IntegrityError),  # ours would begin the bundle the other writer began
+        (5, 1),  # both leave pieces of the first bundle
+        (10, 20),
+        (10, 600),  # the other log filled the first bundle and two more
+        (255, 10),  # ours would begin the bundle the other log began
+        (2, 250),  # ours fills the bundle the other log left in pieces
     ],
 )
 def test_a_log_appended_to_behind_its_back_retries_and_both_appends_are_stored_in_order(
-    tmp_path: Path,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    first: int,
-    behind: int,
-    caught_by: type[Exception],
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, first: int, behind: int
 ) -> None:
     make_node(tmp_path, database_url)
     with open_log(tmp_path) as log, open_log(tmp_path) as other:
@@ -376,7 +564,7 @@ def test_a_log_appended_to_behind_its_back_retries_and_both_appends_are_stored_i
         assert other.append(entries(1000, behind)) == 1 + first
         raised = _spy_on_writes(monkeypatch)
         assert log.append(entries(5000, 3)) == 1 + first + behind
-        assert raised == [caught_by]  # the first attempt was caught; the retry went in
+        assert raised == [bundles.StaleAppend]  # the first attempt was caught; the retry went in
         size = 1 + first + behind + 3
         assert log.size() == other.size() == size
         assert log.store.entries(1, size) == [
@@ -387,7 +575,11 @@ def test_a_log_appended_to_behind_its_back_retries_and_both_appends_are_stored_i
         assert log.store.last_index() == size - 1
         # Both can go on appending: `other` is now the one behind.
         assert other.append([entry(9000)]) == size
+        assert raised == [bundles.StaleAppend, bundles.StaleAppend]
         assert log.append([entry(9001)]) == size + 1
+        assert layout(log.engine, log.store.log_id) == expected_layout(
+            [1, first, behind, 3, 1, 1]  # the genesis entry, then every append that went in
+        )
         _verifies(tmp_path, log)
 
 
@@ -411,13 +603,14 @@ def test_an_append_raced_on_both_attempts_fails_and_stores_nothing_of_its_own(
             write(conn, log_id, *args, **kwargs)
 
         monkeypatch.setattr(bundles, "write", racing_write)
-        with pytest.raises(bundles.StaleBundle):
+        with pytest.raises(bundles.StaleAppend, match=stale(22, 16)):
             log.append(entries(5000, 3))
         assert races == []  # it tried twice, then gave up
         monkeypatch.setattr(bundles, "write", write)
         size = 1 + 10 + 5 + 7
         assert log.size() == size
         assert log.store.entries(1, size) == [*entries(0, 10), *entries(1000, 5), *entries(2000, 7)]
+        assert layout(log.engine, log.store.log_id) == expected_layout([1, 10, 5, 7])
         assert log.append(entries(5000, 3)) == size  # it reloads, then appends
         _verifies(tmp_path, log)
 
@@ -472,20 +665,34 @@ def test_reading_past_the_stored_entries_names_the_first_missing_one(
         read(conn, log_id, begin, end)
 
 
+# A log of 556 entries: its last bundle, 2, holding entries 512–555 in one row or in pieces.
+LAST_BUNDLE = [
+    pytest.param([556], id="one-row"),
+    pytest.param([520, 30, 6], id="in-pieces"),
+]
+
+
+@pytest.mark.parametrize("sizes", LAST_BUNDLE)
 @pytest.mark.parametrize("read", READS)
 @pytest.mark.parametrize(
     ("begin", "end", "first_missing"),
     [(600, 650, 600), (556, 557, 556), (555, 600, 556), (512, 650, 556)],
 )
 def test_reading_past_the_end_inside_the_last_bundle_names_the_first_missing_entry(
-    engine: Engine, read: Callable[..., object], begin: int, end: int, first_missing: int
+    engine: Engine,
+    sizes: list[int],
+    read: Callable[..., object],
+    begin: int,
+    end: int,
+    first_missing: int,
 ) -> None:
     log_id = new_log(engine)
-    write_batches(engine, log_id, [556])  # the last bundle, 2, holds entries 512..555
+    write_batches(engine, log_id, sizes)
     with engine.connect() as conn, pytest.raises(bundles.BundleError, match=missing(first_missing)):
         read(conn, log_id, begin, end)
 
 
+@pytest.mark.parametrize("sizes", LAST_BUNDLE)
 @pytest.mark.parametrize(
     ("begin", "end", "before_the_error", "first_missing"),
     [
@@ -494,15 +701,16 @@ def test_reading_past_the_end_inside_the_last_bundle_names_the_first_missing_ent
         (1, 600, [(1, 256), (256, 512), (512, 556)], 556),
     ],
 )
-def test_pieces_yields_each_stored_piece_then_names_the_first_missing_entry(
+def test_bundles_pieces_yields_a_bundles_entries_at_a_time_then_names_the_first_missing_one(
     engine: Engine,
+    sizes: list[int],
     begin: int,
     end: int,
     before_the_error: list[tuple[int, int]],
     first_missing: int,
 ) -> None:
     log_id = new_log(engine)
-    written = write_batches(engine, log_id, [556])
+    written = write_batches(engine, log_id, sizes)
     yielded: list[list[bytes]] = []
     with (
         engine.connect() as conn,
@@ -546,19 +754,19 @@ def test_an_entry_removed_from_its_bundle_leaves_the_bundle_short_where_reads_st
 
 # Damage to bundle `idx` of a log of 700 entries, and the whole message that names it.
 def _cut_short(engine: Engine, log_id: int, idx: int) -> str:
-    [data] = [d for i, _, d in stored_rows(engine, log_id) if i == idx]
+    [data] = [d for i, _, _, d in stored_rows(engine, log_id) if i == idx]
     _change_bundle(engine, log_id, idx, data=data[:-1])
     return f"entry bundle {idx} is malformed: entry bundle ends inside an entry"
 
 
 def _a_byte_more(engine: Engine, log_id: int, idx: int) -> str:
-    [data] = [d for i, _, d in stored_rows(engine, log_id) if i == idx]
+    [data] = [d for i, _, _, d in stored_rows(engine, log_id) if i == idx]
     _change_bundle(engine, log_id, idx, data=data + b"\x00")
     return f"entry bundle {idx} is malformed: entry bundle ends inside a length prefix"
 
 
 def _an_entry_more(engine: Engine, log_id: int, idx: int) -> str:
-    [data] = [d for i, _, d in stored_rows(engine, log_id) if i == idx]
+    [data] = [d for i, _, _, d in stored_rows(engine, log_id) if i == idx]
     _change_bundle(engine, log_id, idx, data=data + b"\x00\x00")
     return f"entry bundle {idx} holds 257 entries where its row says 256"
 
@@ -637,3 +845,151 @@ def test_unpack_checks_a_bundle_against_its_row() -> None:
     full = tiles.bundle_entries([b""] * 257)
     with pytest.raises(bundles.BundleError, match="entry bundle 7 holds 257"):
         bundles.unpack(bundles.Bundle(7, 257, full))
+
+
+# --- damaged pieces of a bundle are named ------------------------------------------------------
+
+# A log of 312 entries written as these appends: bundle 0 full, bundle 1 in the pieces
+# (1, 0, 44), (1, 44, 5), (1, 49, 3), (1, 52, 4).
+IN_PIECES = [300, 5, 3, 4]
+
+
+def _delete_piece(engine: Engine, log_id: int, idx: int, first: int) -> None:
+    c = log_bundles.c
+    with engine.begin() as conn:
+        conn.execute(delete(log_bundles).where(c.log_id == log_id, c.idx == idx, c.first == first))
+
+
+def _change_piece(engine: Engine, log_id: int, idx: int, at: int, **values: Any) -> None:
+    """Change the row of the piece of bundle `idx` that starts at entry `at` of it."""
+    c = log_bundles.c
+    with engine.begin() as conn:
+        conn.execute(
+            update(log_bundles)
+            .where(c.log_id == log_id, c.idx == idx, c.first == at)
+            .values(**values)
+        )
+
+
+def piece_at(engine: Engine, log_id: int, idx: int, first: int) -> bytes:
+    [data] = [d for i, f, _, d in stored_rows(engine, log_id) if (i, f) == (idx, first)]
+    return data
+
+
+# Damage to the pieces of bundle 1 that leaves them not following each other, and the whole
+# message that names it.
+PIECE_ORDER_DAMAGE = [
+    pytest.param(
+        lambda e, i: _delete_piece(e, i, 1, 44),
+        "entry bundle 1: a piece starts at entry 49 of it, after 44 entries",
+        id="a-gap-between-pieces",
+    ),
+    pytest.param(
+        lambda e, i: _delete_piece(e, i, 1, 0),
+        "entry bundle 1: a piece starts at entry 44 of it, after 0 entries",
+        id="the-first-piece-missing",
+    ),
+    pytest.param(
+        lambda e, i: _change_piece(e, i, 1, 49, first=46),
+        "entry bundle 1: a piece starts at entry 46 of it, after 49 entries",
+        id="overlapping-pieces",
+    ),
+    pytest.param(
+        lambda e, i: _change_piece(e, i, 1, 52, first=50),
+        "entry bundle 1: a piece starts at entry 50 of it, after 52 entries",
+        id="the-last-piece-overlapping",
+    ),
+    pytest.param(
+        lambda e, i: _change_piece(e, i, 1, 44, width=4),
+        "entry bundle 1: a piece starts at entry 49 of it, after 48 entries",
+        id="a-piece-narrower-in-its-row",
+    ),
+    pytest.param(
+        lambda e, i: _change_piece(e, i, 1, 0, first=1),
+        "entry bundle 1: a piece starts at entry 1 of it, after 0 entries",
+        id="the-first-piece-not-at-0",
+    ),
+]
+
+
+def _through_verify(conn: Connection, log_id: int, begin: int, end: int) -> object:
+    """The entries as `lunan verify` reads them (VerifyError where a read has BundleError)."""
+    url = conn.engine.url.render_as_string(hide_password=False)
+    return list(verify.DatabaseSource(url, log_id).entries(begin, end))
+
+
+READS_AND_BUNDLES = [
+    *READS,
+    pytest.param(lambda c, i, b, e: list(bundles.read(c, i, b, e)), id="read"),
+    pytest.param(_through_verify, id="verify"),
+]
+
+
+@pytest.mark.parametrize(("damage", "named"), PIECE_ORDER_DAMAGE)
+@pytest.mark.parametrize("read", READS_AND_BUNDLES)
+def test_pieces_of_a_bundle_that_do_not_follow_each_other_are_named_by_every_read(
+    engine: Engine,
+    damage: Callable[[Engine, int], None],
+    named: str,
+    read: Callable[..., object],
+) -> None:
+    log_id = new_log(engine)
+    written = write_batches(engine, log_id, IN_PIECES)
+    assert layout(engine, log_id) == [(0, 0, 256), (1, 0, 44), (1, 44, 5), (1, 49, 3), (1, 52, 4)]
+    damage(engine, log_id)
+    with engine.connect() as conn:
+        for begin, end in [(0, 312), (256, 257), (255, 257), (300, 301), (311, 312)]:
+            with pytest.raises((bundles.BundleError, verify.VerifyError)) as raised:
+                read(conn, log_id, begin, end)
+            assert str(raised.value) == named, (begin, end)
+        assert bundles.entries(conn, log_id, 0, 256) == written[:256]  # bundle 0 is unharmed
+        assert list(bundles.read(conn, log_id, 0, 256)) == [
+            bundles.Bundle(0, 256, tiles.bundle_entries(written[:256]))
+        ]
+
+
+def _last_piece_cut_short(engine: Engine, log_id: int) -> str:
+    _change_piece(engine, log_id, 1, 52, data=piece_at(engine, log_id, 1, 52)[:-1])
+    return "entry bundle 1 is malformed: entry bundle ends inside an entry"
+
+
+def _a_piece_with_an_entry_more(engine: Engine, log_id: int) -> str:
+    _change_piece(engine, log_id, 1, 44, data=piece_at(engine, log_id, 1, 44) + b"\x00\x00")
+    return "entry bundle 1 holds 57 entries where its row says 56"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(_last_piece_cut_short, id="last-piece-cut-short"),
+        pytest.param(_a_piece_with_an_entry_more, id="a-piece-with-an-entry-more"),
+    ],
+)
+@pytest.mark.parametrize("read", READS)
+def test_a_piece_whose_bytes_are_damaged_is_named_as_its_bundle(
+    engine: Engine, damage: Callable[[Engine, int], str], read: Callable[..., object]
+) -> None:
+    log_id = new_log(engine)
+    written = write_batches(engine, log_id, IN_PIECES)
+    named = damage(engine, log_id)
+    with engine.connect() as conn:
+        for begin, end in [(0, 312), (256, 257), (300, 301), (311, 312)]:
+            with pytest.raises(bundles.BundleError, match=f"^{re.escape(named)}$"):
+                read(conn, log_id, begin, end)
+        assert bundles.entries(conn, log_id, 0, 256) == written[:256]
+
+
+def test_an_append_filling_a_bundle_whose_pieces_have_a_gap_names_it_and_stores_nothing(
+    engine: Engine,
+) -> None:
+    log_id = new_log(engine)
+    write_batches(engine, log_id, IN_PIECES)
+    _delete_piece(engine, log_id, 1, 44)  # the log still ends at entry 311
+    before = stored_rows(engine, log_id)
+    named = "entry bundle 1: a piece starts at entry 49 of it, after 44 entries"
+    with (
+        pytest.raises(bundles.BundleError, match=f"^{re.escape(named)}$"),
+        engine.begin() as conn,
+    ):
+        bundles.write(conn, log_id, 312, tiles.EntryRun.of(entries(0, 200)))
+    assert stored_rows(engine, log_id) == before

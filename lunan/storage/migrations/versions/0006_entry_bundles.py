@@ -50,6 +50,7 @@ def upgrade() -> None:
         "log_bundles",
         sa.Column("log_id", sa.Integer, sa.ForeignKey("logs.id"), primary_key=True),
         sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("first", sa.SmallInteger, primary_key=True, autoincrement=False),
         sa.Column("width", sa.SmallInteger, nullable=False),
         sa.Column("data", sa.LargeBinary, nullable=False),
     )
@@ -61,7 +62,13 @@ def upgrade() -> None:
     def close_bundle() -> None:
         if current is not None and held:
             pending.append(
-                {"log_id": current[0], "idx": current[1], "width": len(held), "data": _bundle(held)}
+                {
+                    "log_id": current[0],
+                    "idx": current[1],
+                    "first": 0,
+                    "width": len(held),
+                    "data": _bundle(held),
+                }
             )
         if len(pending) >= BATCH:
             conn.execute(bundles.insert(), pending)
@@ -90,13 +97,13 @@ def downgrade() -> None:
     )
     assert entries is not None
     conn = op.get_bind()
-    q = sa.text("SELECT log_id, idx, data FROM log_bundles ORDER BY log_id, idx")
+    q = sa.text("SELECT log_id, idx, first, data FROM log_bundles ORDER BY log_id, idx, first")
     with conn.execute(q.execution_options(yield_per=64)) as rows:
-        for log_id, idx, data in rows:
+        for log_id, idx, first, data in rows:
             conn.execute(
                 entries.insert(),
                 [
-                    {"log_id": log_id, "idx": idx * WIDTH + i, "data": e}
+                    {"log_id": log_id, "idx": idx * WIDTH + first + i, "data": e}
                     for i, e in enumerate(_unbundle(bytes(data)))
                 ],
             )
