@@ -59,7 +59,10 @@ _LAST = (
     .limit(1)
 )
 _COLUMNS = ("log_id", "idx", "first", "width", "data")
-_LOCK = "UPDATE logs SET vkey = vkey WHERE id = ?"  # held until commit: one appender a log
+# Held until commit: one appender a log at a time. Where the entries end is read by a
+# statement of its own, after it: on PostgreSQL a statement that waited for the lock still
+# reads as of when it began (a RETURNING subquery here would miss the other writer's rows).
+_LOCK = "UPDATE logs SET vkey = vkey WHERE id = ?"
 _DROP_PIECES = "DELETE FROM log_bundles WHERE log_id = ? AND idx = ?"
 
 
