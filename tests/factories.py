@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from sqlalchemy import Engine, insert
@@ -86,6 +88,22 @@ def stored_entries(engine: Engine) -> Iterator[bytes]:
     with engine.connect() as conn:
         for row in conn.execute(schema.log_bundles.select()):
             yield from tiles.unbundle_entries(bytes(row.data))
+
+
+def schema_differences(engine: Engine, tables: set[str]) -> list[Any]:
+    """What Alembic finds different between the migrated `tables` and lunan.storage.schema
+    (their columns, types, indexes and constraints; other tables are not looked at)."""
+
+    def named(name: str | None, type_: str, _parent: Any) -> bool:
+        return type_ != "table" or name in tables
+
+    def ours(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
+        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+        return table in tables
+
+    with engine.connect() as conn:
+        opts = {"include_name": named, "include_object": ours, "compare_type": True}
+        return list(compare_metadata(MigrationContext.configure(conn, opts=opts), schema.metadata))
 
 
 def filled_log(directory: Path, count: int, database: str = node.DEFAULT_DATABASE) -> Log:
