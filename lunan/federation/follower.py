@@ -247,7 +247,6 @@ class Follower:
         raise ForkDetected(f"{self.origin}: {detail}")
 
 
-_NONE = tiles.EntryRun([], b"")
 Signed = tuple[cp.Checkpoint, str]  # a checkpoint, opened, and the signed note it came in
 
 
@@ -374,9 +373,8 @@ class _Writer:
         now = now_shanghai()
         log_id = self.follower.store.log_id
         with self.follower.engine.begin() as conn:
-            write_batch(conn, log_id, segment.start, segment.run, segment.tiles, None)
-            for checkpoint, signed in segment.checkpoints:
-                write_batch(conn, log_id, 0, _NONE, [], (checkpoint.size, signed, now))
+            signed = [(checkpoint.size, note, now) for checkpoint, note in segment.checkpoints]
+            write_batch(conn, log_id, segment.start, segment.run, segment.tiles, signed)
 
 
 @dataclass(frozen=True)

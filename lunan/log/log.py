@@ -157,7 +157,7 @@ class Log:
             signed = self._sign(new_builder.size, new_builder.root())
             try:
                 with self.engine.begin() as conn:
-                    write_batch(conn, self.store.log_id, start, run, rows, signed)
+                    write_batch(conn, self.store.log_id, start, run, rows, [signed])
                     for p in batch:
                         if p.also is not None:
                             p.also(conn)

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from lunan.log import bundles, merkle, tiles
 from lunan.log.merkle import Node
-from lunan.storage.bulk import driver_sql, insert_rows
+from lunan.storage.bulk import insert_rows
 from lunan.storage.schema import log_checkpoints, log_tiles
 
 TileKey = tuple[int, int]  # (tile level, tile index)
@@ -378,7 +378,7 @@ _TILE_COLUMNS = ("log_id", "level", "idx", "width", "nodes")
 _TILE_UPSERT = (
     "ON CONFLICT (log_id, level, idx) DO UPDATE SET width = excluded.width, nodes = excluded.nodes"
 )
-_CHECKPOINT = "INSERT INTO log_checkpoints (log_id, size, note, signed_at) VALUES (?, ?, ?, ?)"
+_CHECKPOINT_COLUMNS = ("log_id", "size", "note", "signed_at")
 
 
 def write_batch(
@@ -387,9 +387,10 @@ def write_batch(
     start: int,
     entries: tiles.EntryRun,
     tile_rows: list[TileRow],
-    checkpoint: tuple[int, str, str] | None,
+    checkpoints: Sequence[tuple[int, str, str]],
 ) -> None:
-    """Store entries, upsert tiles and add a checkpoint, inside the caller's transaction.
+    """Store entries, upsert tiles and add signed checkpoints (size, note, signed_at), inside
+    the caller's transaction, in as few statements as their tables allow.
 
     A second writer that raced us fails here (lunan.log.bundles.StaleAppend, or the primary
     key of a bundle or checkpoint), before anything inconsistent could be signed.
@@ -397,5 +398,4 @@ def write_batch(
     bundles.write(conn, log_id, start, entries)
     rows = [(log_id, *r) for r in tile_rows]  # one row per tile: keys are unique
     insert_rows(conn, "log_tiles", _TILE_COLUMNS, rows, _TILE_UPSERT)
-    if checkpoint:
-        conn.exec_driver_sql(driver_sql(conn, _CHECKPOINT), (log_id, *checkpoint))
+    insert_rows(conn, "log_checkpoints", _CHECKPOINT_COLUMNS, [(log_id, *c) for c in checkpoints])
