@@ -437,7 +437,7 @@ def bench_sizes(base: Path, sizes: tuple[int, ...], samples: int, m: Metrics) ->
 def leaf_batches(db: Path, batch: int = 4096) -> Iterator[list[bytes]]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        cur = conn.execute("SELECT data FROM log_bundles WHERE log_id = 1 ORDER BY idx")
+        cur = conn.execute("SELECT data FROM log_bundles WHERE log_id = 1 ORDER BY idx, first")
         while rows := cur.fetchmany(max(1, batch // tiles.TILE_WIDTH)):
             yield [e for (data,) in rows for e in tiles.unbundle_entries(data)]
     finally:

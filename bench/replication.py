@@ -37,7 +37,7 @@ from lunan.crypto import note
 from lunan.federation.follower import Follower
 from lunan.federation.peer import Peer
 from lunan.federation.runtime import member_log_ids
-from lunan.log import open_log, tiles
+from lunan.log import open_log
 from lunan.log.store import TreeStore
 from lunan.log.verify import DatabaseSource, verify_log
 
@@ -67,7 +67,7 @@ class DiskPeer(Peer):
             rows = self.store.checkpoints_after(after, 1000)
             return json.dumps({"checkpoints": [{"size": s, "note": n} for s, n in rows]}).encode()
         query = dict(p.split("=") for p in path.split("?", 1)[1].split("&"))
-        return tiles.bundle_entries(self.store.entries(int(query["begin"]), int(query["end"])))
+        return self.store.encoded_entries(int(query["begin"]), int(query["end"]))
 
 
 @dataclass

@@ -17,7 +17,6 @@ cannot both store entries at one index; a primary key alone would not stop that 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import accumulate, pairwise
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select
@@ -117,9 +116,10 @@ def encoded(conn: Connection, log_id: int, begin: int, end: int) -> bytes:
     bundle checked whole first); BundleError as for `pieces`."""
     parts: list[bytes] = []
     for bundle, lo, hi in _spans(conn, log_id, begin, end):
-        ends = _ends(bundle)
-        whole = lo == 0 and hi == bundle.width
-        parts.append(bundle.data if whole else bundle.data[ends[lo] : ends[hi]])
+        run = _run(bundle)
+        if hi < len(run):
+            run = run.split(hi)[0]
+        parts.append(run.split(lo)[1].data if lo else run.data)
     return b"".join(parts)
 
 
@@ -172,11 +172,8 @@ def write(conn: Connection, log_id: int, start: int, run: tiles.EntryRun) -> Non
         else:
             rows.append((log_id, idx, 0, WIDTH, _take_pieces(conn, log_id, idx, held) + head.data))
         idx += 1
-    ends = list(accumulate(map(len, run.entries)))  # entry k ends at ends[k] + 2·(k + 1)
-    cuts = [*range(0, len(run), WIDTH), len(run)]
     rows += [
-        (log_id, idx + i, 0, hi - lo, run.data[_end(ends, lo) : _end(ends, hi)])
-        for i, (lo, hi) in enumerate(pairwise(cuts))
+        (log_id, idx + i, 0, len(chunk), chunk.data) for i, chunk in enumerate(run.chunks(WIDTH))
     ]
     insert_rows(conn, "log_bundles", _COLUMNS, rows)  # a racing writer's rows collide here
 
@@ -191,34 +188,18 @@ def _take_pieces(conn: Connection, log_id: int, idx: int, held: int) -> bytes:
     return partial.data
 
 
-def _end(ends: list[int], k: int) -> int:
-    """Byte offset where the first k entries end in their encoding."""
-    return ends[k - 1] + 2 * k if k else 0
-
-
 def unpack(bundle: Bundle) -> list[bytes]:
     """A stored bundle's entries, checked against the width its row gives."""
+    return _run(bundle).entries
+
+
+def _run(bundle: Bundle) -> tiles.EntryRun:
     try:
-        out = tiles.unbundle_entries(bundle.data)
+        run = tiles.EntryRun.parse(bundle.data)
     except ValueError as e:
         raise BundleError(f"entry bundle {bundle.idx} is malformed: {e}") from e
-    if len(out) != bundle.width or bundle.width > WIDTH:
+    if len(run) != bundle.width or bundle.width > WIDTH:
         raise BundleError(
-            f"entry bundle {bundle.idx} holds {len(out)} entries where its row says {bundle.width}"
+            f"entry bundle {bundle.idx} holds {len(run)} entries where its row says {bundle.width}"
         )
-    return out
-
-
-def _ends(bundle: Bundle) -> list[int]:
-    """Where each entry of a stored bundle starts, and where the last ends (width + 1
-    offsets); BundleError if the bytes do not hold exactly `width` entries."""
-    data, n = bundle.data, len(bundle.data)
-    out = [0]
-    i = 0
-    while i + 2 <= n and len(out) <= WIDTH:
-        i += 2 + (data[i] << 8 | data[i + 1])
-        out.append(i)
-    if i != n or len(out) != bundle.width + 1:
-        unpack(bundle)  # names what is wrong
-        raise BundleError(f"entry bundle {bundle.idx} is malformed")
-    return out
+    return run

@@ -34,7 +34,7 @@ def leaf_hash(entry: bytes) -> bytes:
 def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
     """`leaf_hash` of each entry: one list comprehension, the fast way to hash many."""
     sha = hashlib.sha256
-    return [sha(b"\x00" + e).digest() for e in entries]
+    return [sha(LEAF_PREFIX + e).digest() for e in entries]
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

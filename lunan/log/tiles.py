@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from lunan.log.merkle import HASH_SIZE, Node
 
@@ -170,6 +171,16 @@ class EntryRun:
             EntryRun(self.entries[:k], self.data[:cut]),
             EntryRun(self.entries[k:], self.data[cut:]),
         )
+
+    def chunks(self, width: int) -> list[EntryRun]:
+        """Consecutive runs of `width` entries (the last may be shorter), each cut once."""
+        lengths = [0, *accumulate(map(len, self.entries))]  # bytes of the first k entries
+        n = len(self.entries)
+        bounds = [(lo, min(lo + width, n)) for lo in range(0, n, width)]
+        return [
+            EntryRun(self.entries[lo:hi], self.data[lengths[lo] + 2 * lo : lengths[hi] + 2 * hi])
+            for lo, hi in bounds
+        ]
 
     @staticmethod
     def join(runs: Sequence[EntryRun]) -> EntryRun:

@@ -333,6 +333,16 @@ def test_an_entry_run_split_anywhere_is_the_runs_of_its_pieces_and_joins_back(
     assert tiles.EntryRun.join([head, rest]) == run
 
 
+@given(ENTRY_LISTS, st.integers(1, 12))
+def test_an_entry_run_in_chunks_is_the_runs_of_each_width_of_entries_and_joins_back(
+    es: list[bytes], width: int
+) -> None:
+    run = tiles.EntryRun.parse(tiles.bundle_entries(es))
+    chunks = run.chunks(width)
+    assert chunks == [tiles.EntryRun.of(es[i : i + width]) for i in range(0, len(es), width)]
+    assert tiles.EntryRun.join(chunks) == run
+
+
 @given(st.lists(ENTRY_LISTS, max_size=6))
 def test_entry_runs_joined_are_the_run_of_all_their_entries(parts: list[list[bytes]]) -> None:
     joined = tiles.EntryRun.join([tiles.EntryRun.of(p) for p in parts])
