@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -973,7 +973,8 @@ def assert_any_interleaving_folds_the_same(
 
 # --- a member's node as its followers see it: the real log routes, a log that can be swapped --
 
-from lunan.federation.peer import Peer  # noqa: E402  (this section's own imports, kept with it)
+from lunan.federation import peer as peer_http  # noqa: E402  (this section's own imports)
+from lunan.federation.peer import Peer  # noqa: E402
 from lunan.web import log_tiles, problems  # noqa: E402
 from lunan.web.api import log as log_api  # noqa: E402
 
@@ -990,15 +991,30 @@ class ServedLog:
         problems.install(self.app)
         self.app.include_router(log_tiles.router)
         self.app.include_router(log_api.router)
-        self.peer = Peer("http://member.test")
-        self.peer.client.close()
-        self.peer.client = TestClient(self.app, base_url="http://member.test")
+        self.peer = Peer("http://member.test", transport=InProcess(self.app, "http://member.test"))
 
     def serve(self, log: Log) -> None:
         self.app.state.log = log
 
     def close(self) -> None:
         self.peer.close()
+
+
+class InProcess:
+    """A peer transport into an app in this process (peer_http.Transport)."""
+
+    def __init__(self, app: FastAPI, base_url: str) -> None:
+        self.client = TestClient(app, base_url=base_url)
+
+    def request(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> peer_http.Response:
+        r = self.client.request(method, path, content=body, headers=dict(headers))
+        headers_lower = {k.lower(): v for k, v in r.headers.items()}
+        return peer_http.Response(r.status_code, headers_lower, r.content)
+
+    def close(self) -> None:
+        self.client.close()
 
 
 def rewritten_log(directory: Path, member: Log, new_entries: Sequence[bytes]) -> Log:

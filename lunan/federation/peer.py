@@ -1,11 +1,20 @@
-"""Talking to another member's node over HTTP, with retries left to the caller."""
+"""Talking to another member's node over HTTP, with retries left to the caller.
+
+Requests go through the standard library's http.client on keep-alive connections, one per
+thread (a follower fetches entries on several threads at once, and an http.client connection
+is for one thread). It reads a body of known length in one call: catching up is mostly
+receiving megabytes of entries, and httpx's layers spent four times the CPU on the same
+bytes, under the interpreter lock the follower's hashing needs (docs/performance.md).
+"""
 
 from __future__ import annotations
 
+import http.client
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-import httpx
+from typing import Protocol
+from urllib.parse import urlsplit
 
 
 class PeerError(Exception):
@@ -15,7 +24,7 @@ class PeerError(Exception):
 @dataclass(frozen=True)
 class Response:
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # names in lower case
     body: bytes
 
 
@@ -23,22 +32,112 @@ class Response:
 Signer = Callable[[str, str, bytes], Mapping[str, str]]
 
 
+class Transport(Protocol):
+    """How requests reach the node: `Connections`, or an in-process app in tests."""
+
+    def request(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+        """Send one request; PeerError if no complete response came back."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# A kept-alive connection the node closed while idle fails on first use in one of these ways;
+# the request never reached the node, so it is sent again once on a new connection.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class Connections:
+    """Keep-alive HTTP/1.1 connections to one node (http or https), one per thread."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        self.url = url.rstrip("/")
+        self.prefix = parts.path.rstrip("/")
+        self.host, self.port, self.https = parts.hostname, parts.port, parts.scheme == "https"
+        self.timeout = timeout
+        self.local = threading.local()
+        self.open: set[http.client.HTTPConnection] = set()
+        self.lock = threading.Lock()
+
+    def request(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+        conn: http.client.HTTPConnection | None = getattr(self.local, "conn", None)
+        if conn is not None:
+            try:
+                return self._exchange(conn, method, path, headers, body)
+            except _STALE:
+                pass  # dropped by _exchange; try once on a fresh connection
+            except (OSError, http.client.HTTPException) as e:
+                raise self._error(method, path, e) from e
+        try:
+            return self._exchange(self._connect(), method, path, headers, body)
+        except (OSError, http.client.HTTPException) as e:
+            raise self._error(method, path, e) from e
+
+    def _exchange(
+        self,
+        conn: http.client.HTTPConnection,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Response:
+        try:
+            conn.request(method, self.prefix + path, body=body or None, headers=dict(headers))
+            r = conn.getresponse()
+            data = r.read()  # IncompleteRead if the node closes before Content-Length bytes
+        except BaseException:
+            self._drop(conn)
+            raise
+        if r.will_close:
+            self._drop(conn)
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+
+    def _connect(self) -> http.client.HTTPConnection:
+        cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        conn = cls(self.host, self.port, timeout=self.timeout)
+        self.local.conn = conn
+        with self.lock:
+            self.open.add(conn)
+        return conn
+
+    def _drop(self, conn: http.client.HTTPConnection) -> None:
+        conn.close()
+        if getattr(self.local, "conn", None) is conn:
+            self.local.conn = None
+        with self.lock:
+            self.open.discard(conn)
+
+    def _error(self, method: str, path: str, e: BaseException) -> PeerError:
+        return PeerError(f"{method} {self.url}{path}: {type(e).__name__}: {e}")
+
+    def close(self) -> None:
+        with self.lock:
+            conns, self.open = self.open, set()
+        for conn in conns:
+            conn.close()
+
+
 class Peer:
     """One member node, reached at its base URL."""
 
-    def __init__(self, url: str, sign: Signer | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        sign: Signer | None = None,
+        timeout: float = 10.0,
+        transport: Transport | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.sign = sign
-        self.client = httpx.Client(timeout=timeout)
+        self.transport = transport or Connections(self.url, timeout)
 
     def request(self, method: str, path: str, body: bytes = b"") -> Response:
         url = self.url + path
         headers = dict(self.sign(method, url, body)) if self.sign else {}
-        try:
-            r = self.client.request(method, url, content=body, headers=headers)
-        except httpx.HTTPError as e:
-            raise PeerError(f"{method} {url}: {type(e).__name__}: {e}") from e
-        return Response(r.status_code, r.headers, r.content)
+        return self.transport.request(method, path, headers, body)
 
     def get(self, path: str) -> bytes:
         r = self.request("GET", path)
@@ -47,4 +146,4 @@ class Peer:
         return r.body
 
     def close(self) -> None:
-        self.client.close()
+        self.transport.close()
