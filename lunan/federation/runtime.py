@@ -186,8 +186,10 @@ class Federation:
             )
         return fed
 
-    def step(self, now: float) -> None:
-        """One round: follow every member that is due, then get our checkpoint cosigned."""
+    def step(self, now: float) -> bool:
+        """One round: follow every member that is due, then get our checkpoint cosigned.
+        True if a member's log is still being caught up: the next round need not wait."""
+        behind = False
         for state in self.members:
             if now < state.next_try or state.follower.stopped:
                 continue
@@ -195,6 +197,7 @@ class Federation:
                 state.follower.sync(max_segments=1)  # a long catch-up takes turns with the rest
                 self._collect_cosignatures(state)
                 state.last_error, state.failures, state.last_ok = None, 0, now_shanghai()
+                behind = behind or state.follower.seen_size > state.follower.store.size()
             except ForkDetected as e:
                 state.last_error = str(e)
             except Exception as e:  # a peer's odd answer or a database hiccup: retry later
@@ -213,6 +216,7 @@ class Federation:
                 self.after_step_error = None
             except Exception as e:  # shown in status; the next round tries again
                 self.after_step_error = f"{type(e).__name__}: {e}"
+        return behind
 
     def _collect_cosignatures(self, state: MemberState) -> None:
         """Keep the cosignatures the member serves with its checkpoint (for finality)."""
@@ -229,8 +233,11 @@ class Federation:
         cosigned.store(self.log.engine, state.log_id, size, lines, stamps)
 
     def run(self, stop: threading.Event, interval: float = 0.5) -> None:
-        while not stop.wait(interval):
-            self.step(time.monotonic())
+        """Rounds `interval` apart, the first at once; back to back while a member is being
+        caught up."""
+        pause = 0.0
+        while not stop.wait(pause):
+            pause = 0.0 if self.step(time.monotonic()) else interval
 
     def close(self) -> None:
         for state in self.members:

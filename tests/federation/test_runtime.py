@@ -1,0 +1,79 @@
+"""The node's federation loop: rounds follow back to back while a member is caught up."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from factories import entries, free_ports, serve_in_thread
+
+from lunan import demo, node
+from lunan.federation import follower
+from lunan.federation.runtime import Federation, request_signer
+from lunan.log import open_log
+
+
+@pytest.fixture
+def two_members(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """临沂's node served (in a thread) with more than one segment of entries; 枣庄's node
+    directory, not started. Yields 枣庄's directory and 临沂's log size."""
+    (_, linyi_dir, _), (_, zaozhuang_dir, _) = prepared = demo.prepare(
+        tmp_path, demo.CITIES[:2], free_ports(2)
+    )
+    demo.write_alliance(prepared)
+    with open_log(linyi_dir) as log:
+        size = log.size()
+        while size <= follower.SEGMENT:
+            batch = entries(size, 8192, size=40)
+            size = log.append(batch) + len(batch)
+    _, server, thread = serve_in_thread(linyi_dir)
+    yield zaozhuang_dir, size
+    server.should_exit = True
+    thread.join()
+
+
+def test_a_round_says_when_a_member_is_still_being_caught_up(
+    two_members: tuple[Path, int],
+) -> None:
+    directory, size = two_members
+    config = node.load_config(directory)
+    with open_log(directory) as log:
+        fed = Federation.start(directory, config, log, request_signer(directory, config))
+        try:
+            assert fed.step(0.0) is True  # one segment per round: 临沂 holds more
+            [linyi] = fed.status()["members"]
+            assert 0 < linyi["replicated_size"] < size
+            assert fed.step(0.0) is False
+            assert fed.status()["members"][0]["replicated_size"] == size
+        finally:
+            fed.close()
+
+
+def test_the_loop_catches_up_without_pausing_between_rounds(
+    two_members: tuple[Path, int],
+) -> None:
+    directory, size = two_members
+    config = node.load_config(directory)
+    with open_log(directory) as log:
+        fed = Federation.start(directory, config, log, request_signer(directory, config))
+        stop = threading.Event()
+        rounds: list[bool] = []
+        step = fed.step
+
+        def counted(now: float) -> bool:
+            rounds.append(step(now))
+            if not rounds[-1]:
+                stop.set()
+            return rounds[-1]
+
+        fed.step = counted  # type: ignore[method-assign]
+        # An interval no test would wait out: the rounds must follow each other at once.
+        worker = threading.Thread(target=fed.run, args=(stop, 3600.0))
+        worker.start()
+        worker.join()
+        replicated = fed.status()["members"][0]["replicated_size"]
+        fed.close()
+    assert rounds == [True, False]
+    assert replicated == size
