@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select
@@ -34,6 +37,7 @@ FETCHES_IN_FLIGHT = 4
 PAGE = 1000  # signed checkpoints listed per request
 MAX_COMMIT = 1 << 18  # the most entries one signed step may add
 FORK = "fork"
+SWITCH_INTERVAL = 0.0005  # seconds: how often threads hand over the interpreter lock, catching up
 
 
 class ForkDetected(Exception):
@@ -126,7 +130,7 @@ class Follower:
         builder = TreeBuilder.load(self.store, size)
         segments = 0
         steps = _SignedSteps(self, size)
-        with _EntryStream(self, size, target) as stream, _Writer(self) as writer:
+        with _short_slices(), _EntryStream(self, size, target) as stream, _Writer(self) as writer:
             while builder.size < target and (max_segments is None or segments < max_segments):
                 segment = self._next_segment(steps, builder.size, target)
                 if not segment:
@@ -248,6 +252,31 @@ class Follower:
 
 
 Signed = tuple[cp.Checkpoint, str]  # a checkpoint, opened, and the signed note it came in
+
+_slices = threading.Lock()
+_catching_up = 0  # catch-ups running in this process
+_usual_interval = sys.getswitchinterval()
+
+
+@contextmanager
+def _short_slices() -> Iterator[None]:
+    """While any catch-up runs, threads hand over the interpreter lock every 0.5 ms, not 5.
+    Each SQLite call of the writer releases the lock and takes it back, and taking it back
+    waited out the hashing thread's whole slice: the writer spent more time waiting than
+    working, and the hashing waited for the writer (docs/performance.md)."""
+    global _catching_up, _usual_interval
+    with _slices:
+        if _catching_up == 0:
+            _usual_interval = sys.getswitchinterval()
+            sys.setswitchinterval(SWITCH_INTERVAL)
+        _catching_up += 1
+    try:
+        yield
+    finally:
+        with _slices:
+            _catching_up -= 1
+            if _catching_up == 0:
+                sys.setswitchinterval(_usual_interval)
 
 
 class _SignedSteps:
