@@ -282,6 +282,7 @@ def raw_sqlite_inserts(path: Path, count: int, per_call: int, mean_batch: float)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA page_size=16384")  # as lunan.storage.db sets for a new database
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute(
