@@ -16,6 +16,7 @@ import base64
 import json
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -96,11 +97,12 @@ class Follower:
     def sync(
         self,
         on_progress: Callable[[Progress], None] | None = None,
-        max_segments: int | None = None,
+        until: float | None = None,
     ) -> int:
-        """Catch up with the member's latest checkpoint (or take at most `max_segments` steps
-        towards it, so one long catch-up does not hold up the other members); return how
-        many entries were added."""
+        """Catch up with the member's latest checkpoint; return how many entries were added.
+        With `until` (a time.monotonic() value) no segment is begun after that time, though
+        one always is: a long catch-up stops there and goes on at the next call, so that it
+        does not hold up the other members."""
         if self.stopped:
             return 0
         served = self.peer.get("/log/v1/checkpoint").decode("utf-8", "replace")
@@ -112,7 +114,7 @@ class Follower:
         if latest.size <= size:
             self._check_not_behind(latest, served, stored)
         else:
-            added = self._catch_up(size, latest.size, on_progress, max_segments)
+            added = self._catch_up(size, latest.size, on_progress, until)
         self._check_witnessed()
         return added
 
@@ -121,22 +123,22 @@ class Follower:
         size: int,
         target: int,
         on_progress: Callable[[Progress], None] | None,
-        max_segments: int | None,
+        until: float | None,
     ) -> int:
         """Verify and store segment after segment; returns the entries added. Three things
         overlap: the member serves the next entries, this thread hashes the current segment,
         and a writer thread commits the one before (SQLite runs without the interpreter
         lock)."""
         builder = TreeBuilder.load(self.store, size)
-        segments = 0
         steps = _SignedSteps(self, size)
         with _short_slices(), _EntryStream(self, size, target) as stream, _Writer(self) as writer:
-            while builder.size < target and (max_segments is None or segments < max_segments):
+            while builder.size < target:
+                if builder.size > size and until is not None and time.monotonic() > until:
+                    break
                 segment = self._next_segment(steps, builder.size, target)
                 if not segment:
                     raise PeerError(f"{self.origin} shows size {target} but lists no checkpoint")
                 builder = self._apply(builder, segment, stream, writer)
-                segments += 1
                 if on_progress:
                     on_progress(Progress(builder.size, target))
         return builder.size - size

@@ -120,6 +120,8 @@ class Federation:
     # Runs after each round, e.g. folding what was just replicated into the projections.
     after_step: Callable[[], object] | None = None
     after_step_error: str | None = None
+    # Seconds a member's catch-up may take in one round before the next member's turn.
+    round_share: float = 1.0
     _refusals_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def member_key(self, key_id: str) -> Ed25519PublicKey | None:
@@ -194,7 +196,8 @@ class Federation:
             if now < state.next_try or state.follower.stopped:
                 continue
             try:
-                state.follower.sync(max_segments=1)  # a long catch-up takes turns with the rest
+                # A long catch-up takes turns with the rest: a round's share at a time.
+                state.follower.sync(until=time.monotonic() + self.round_share)
                 self._collect_cosignatures(state)
                 state.last_error, state.failures, state.last_ok = None, 0, now_shanghai()
                 behind = behind or state.follower.seen_size > state.follower.store.size()

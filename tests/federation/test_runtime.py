@@ -34,15 +34,16 @@ def two_members(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     thread.join()
 
 
-def test_a_round_says_when_a_member_is_still_being_caught_up(
+def test_a_round_takes_a_segment_at_least_and_says_when_a_member_is_still_behind(
     two_members: tuple[Path, int],
 ) -> None:
     directory, size = two_members
     config = node.load_config(directory)
     with open_log(directory) as log:
         fed = Federation.start(directory, config, log, request_signer(directory, config))
+        fed.round_share = 0.0  # one segment per round: 临沂 holds more than one
         try:
-            assert fed.step(0.0) is True  # one segment per round: 临沂 holds more
+            assert fed.step(0.0) is True
             [linyi] = fed.status()["members"]
             assert 0 < linyi["replicated_size"] < size
             assert fed.step(0.0) is False
@@ -58,6 +59,7 @@ def test_the_loop_catches_up_without_pausing_between_rounds(
     config = node.load_config(directory)
     with open_log(directory) as log:
         fed = Federation.start(directory, config, log, request_signer(directory, config))
+        fed.round_share = 0.0
         stop = threading.Event()
         rounds: list[bool] = []
         step = fed.step
@@ -77,3 +79,18 @@ def test_the_loop_catches_up_without_pausing_between_rounds(
         fed.close()
     assert rounds == [True, False]
     assert replicated == size
+
+
+def test_a_round_takes_as_many_segments_as_its_share_of_time_allows(
+    two_members: tuple[Path, int],
+) -> None:
+    directory, size = two_members
+    config = node.load_config(directory)
+    with open_log(directory) as log:
+        fed = Federation.start(directory, config, log, request_signer(directory, config))
+        fed.round_share = 3600.0
+        try:
+            assert fed.step(0.0) is False
+            assert fed.status()["members"][0]["replicated_size"] == size
+        finally:
+            fed.close()
