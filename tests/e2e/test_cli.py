@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 from factories import filled_log, free_port, free_ports, lunan_command, make_node, serving
@@ -17,6 +18,18 @@ from lunan.crypto import note
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(lunan_command(*args), capture_output=True, text=True, timeout=120)
+
+
+def run_at_once(*commands: list[str]) -> list[str]:
+    """Several `lunan` commands run side by side (each starts Python: the waits overlap);
+    the stdout of each, in order, once all succeeded."""
+    procs = [
+        subprocess.Popen(lunan_command(*c), stdout=PIPE, stderr=PIPE, text=True) for c in commands
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    for c, p, (_, err) in zip(commands, procs, outputs, strict=True):
+        assert p.returncode == 0, (c, err)
+    return [out for out, _ in outputs]
 
 
 def init_args(directory: Path, city: str = "371300") -> list[str]:
@@ -105,16 +118,16 @@ def test_the_demo_check_serves_and_verifies_the_demo_node(tmp_path: Path) -> Non
     assert f"127.0.0.1:{port}" in (tmp_path / "demo.json").read_text()
     # The four nodes, stopped, hold the same alliance state, and rebuilding changes no byte.
     cities = ["371300", "370400", "370800", "371700"]
-    dumps = {city: run("state", "--dir", str(tmp_path / city)).stdout for city in cities}
-    assert len(set(dumps.values())) == 1 and '"p_events"' in dumps["371300"]
+    dumps = run_at_once(*(["state", "--dir", str(tmp_path / city)] for city in cities))
+    assert len(set(dumps)) == 1 and '"p_events"' in dumps[0]
     rebuilt = run("rebuild", "--dir", str(tmp_path / "370800"))
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert run("state", "--dir", str(tmp_path / "370800")).stdout == dumps["371300"]
+    assert run("state", "--dir", str(tmp_path / "370800")).stdout == dumps[0]
     # A second run reuses the same nodes and writes no sample data twice.
     again = run("demo", "--dir", str(tmp_path), "--base-port", str(port), "--check")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "sample data written" not in again.stdout
-    assert run("state", "--dir", str(tmp_path / "371300")).stdout == dumps["371300"]
+    assert run("state", "--dir", str(tmp_path / "371300")).stdout == dumps[0]
 
 
 def test_the_demo_names_an_occupied_port(tmp_path: Path) -> None:
