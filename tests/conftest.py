@@ -49,6 +49,7 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups from the markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`) keep the tests that
     share one of our session- or module-scoped fixtures (the browser and its demo nodes, a
