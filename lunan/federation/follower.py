@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select
@@ -131,7 +131,9 @@ class Follower:
         lock)."""
         builder = TreeBuilder.load(self.store, size)
         steps = _SignedSteps(self, size)
-        with _short_slices(), _EntryStream(self, size, target) as stream, _Writer(self) as writer:
+        # Only a catch-up of several segments has its writer at work while hashing goes on.
+        slices = _short_slices() if target - size > SEGMENT else nullcontext()
+        with slices, _EntryStream(self, size, target) as stream, _Writer(self) as writer:
             while builder.size < target:
                 if builder.size > size and until is not None and time.monotonic() > until:
                     break

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,3 +159,25 @@ def test_two_signed_trees_of_one_size_are_a_fork(
         f.sync()
     assert open_alert(f.engine, f.origin, FORK)
     assert f.sync() == 0  # following stopped
+
+
+def test_threads_switch_often_only_while_a_catch_up_of_several_segments_runs(
+    follower: tuple[Follower, StorePeer], member: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f, _ = follower
+    monkeypatch.setattr(following, "SEGMENT", 300)
+    usual = sys.getswitchinterval()
+    seen: list[float] = []
+    commit = following._Writer._commit
+
+    def recording(writer: following._Writer, segment: object) -> None:
+        seen.append(sys.getswitchinterval())
+        commit(writer, segment)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(following._Writer, "_commit", recording)
+    member.append(entries(0, 200))
+    assert f.sync() == 201  # one segment: nothing to overlap with its write
+    member.append(entries(200, 700))
+    assert f.sync() == 700
+    assert seen[0] == usual and set(seen[1:]) == {following.SWITCH_INTERVAL}
+    assert sys.getswitchinterval() == usual
