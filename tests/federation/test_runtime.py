@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,32 +35,41 @@ def two_members(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     thread.join()
 
 
+@contextmanager
+def following(directory: Path, round_share: float) -> Iterator[Federation]:
+    """The node's federation as `lunan serve` starts it, giving each member's catch-up
+    `round_share` seconds a round."""
+    config = node.load_config(directory)
+    with open_log(directory) as log:
+        fed = Federation.start(directory, config, log, request_signer(directory, config))
+        fed.round_share = round_share
+        try:
+            yield fed
+        finally:
+            fed.close()
+
+
+def replicated(fed: Federation) -> int:
+    size: int = fed.status()["members"][0]["replicated_size"]
+    return size
+
+
 def test_a_round_takes_a_segment_at_least_and_says_when_a_member_is_still_behind(
     two_members: tuple[Path, int],
 ) -> None:
     directory, size = two_members
-    config = node.load_config(directory)
-    with open_log(directory) as log:
-        fed = Federation.start(directory, config, log, request_signer(directory, config))
-        fed.round_share = 0.0  # one segment per round: 临沂 holds more than one
-        try:
-            assert fed.step(0.0) is True
-            [linyi] = fed.status()["members"]
-            assert 0 < linyi["replicated_size"] < size
-            assert fed.step(0.0) is False
-            assert fed.status()["members"][0]["replicated_size"] == size
-        finally:
-            fed.close()
+    with following(directory, round_share=0.0) as fed:  # 临沂 holds more than one segment
+        assert fed.step(0.0) is True
+        assert 0 < replicated(fed) < size
+        assert fed.step(0.0) is False
+        assert replicated(fed) == size
 
 
 def test_the_loop_catches_up_without_pausing_between_rounds(
     two_members: tuple[Path, int],
 ) -> None:
     directory, size = two_members
-    config = node.load_config(directory)
-    with open_log(directory) as log:
-        fed = Federation.start(directory, config, log, request_signer(directory, config))
-        fed.round_share = 0.0
+    with following(directory, round_share=0.0) as fed:
         stop = threading.Event()
         rounds: list[bool] = []
         step = fed.step
@@ -75,22 +85,14 @@ def test_the_loop_catches_up_without_pausing_between_rounds(
         worker = threading.Thread(target=fed.run, args=(stop, 3600.0))
         worker.start()
         worker.join()
-        replicated = fed.status()["members"][0]["replicated_size"]
-        fed.close()
-    assert rounds == [True, False]
-    assert replicated == size
+        assert rounds == [True, False]
+        assert replicated(fed) == size
 
 
 def test_a_round_takes_as_many_segments_as_its_share_of_time_allows(
     two_members: tuple[Path, int],
 ) -> None:
     directory, size = two_members
-    config = node.load_config(directory)
-    with open_log(directory) as log:
-        fed = Federation.start(directory, config, log, request_signer(directory, config))
-        fed.round_share = 3600.0
-        try:
-            assert fed.step(0.0) is False
-            assert fed.status()["members"][0]["replicated_size"] == size
-        finally:
-            fed.close()
+    with following(directory, round_share=3600.0) as fed:
+        assert fed.step(0.0) is False
+        assert replicated(fed) == size
