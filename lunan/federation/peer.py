@@ -1,10 +1,10 @@
 """Talking to another member's node over HTTP, with retries left to the caller.
 
-Requests go through the standard library's http.client on keep-alive connections, one per
-thread (a follower fetches entries on several threads at once, and an http.client connection
-is for one thread). It reads a body of known length in one call: catching up is mostly
-receiving megabytes of entries, and httpx's layers spent four times the CPU on the same
-bytes, under the interpreter lock the follower's hashing needs (docs/performance.md).
+Requests go through the standard library's http.client on keep-alive connections, each used
+by one request at a time (a follower fetches entries on several threads at once). It reads a
+body of known length in one call: catching up is mostly receiving megabytes of entries, and
+httpx's layers spent four times the CPU on the same bytes, under the interpreter lock the
+follower's hashing needs (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -45,10 +45,13 @@ class Transport(Protocol):
 # A kept-alive connection the node closed while idle fails on first use in one of these ways;
 # the request never reached the node, so it is sent again once on a new connection.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+IDLE = 8  # connections kept open between requests; more are closed once answered
 
 
 class Connections:
-    """Keep-alive HTTP/1.1 connections to one node (http or https), one per thread."""
+    """Keep-alive HTTP/1.1 connections to one node (http or https): each request takes an idle
+    one (or opens one) and gives it back once its answer is read, so threads that come and go
+    (a follower's fetchers, a catch-up at a time) share them and none is left open."""
 
     def __init__(self, url: str, timeout: float) -> None:
         parts = urlsplit(url)
@@ -58,23 +61,21 @@ class Connections:
         self.prefix = parts.path.rstrip("/")
         self.host, self.port, self.https = parts.hostname, parts.port, parts.scheme == "https"
         self.timeout = timeout
-        self.local = threading.local()
-        self.open: set[http.client.HTTPConnection] = set()
+        self.idle: list[http.client.HTTPConnection] = []
         self.lock = threading.Lock()
 
     def request(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response:
-        conn: http.client.HTTPConnection | None = getattr(self.local, "conn", None)
-        if conn is not None:
-            try:
-                return self._exchange(conn, method, path, headers, body)
-            except _STALE:
-                pass  # dropped by _exchange; try once on a fresh connection
-            except (OSError, http.client.HTTPException) as e:
-                raise self._error(method, path, e) from e
+        with self.lock:
+            conn = self.idle.pop() if self.idle else None
         try:
+            if conn is not None:
+                try:
+                    return self._exchange(conn, method, path, headers, body)
+                except _STALE:
+                    pass  # closed by _exchange; once more on a fresh connection
             return self._exchange(self._connect(), method, path, headers, body)
         except (OSError, http.client.HTTPException) as e:
-            raise self._error(method, path, e) from e
+            raise PeerError(f"{method} {self.url}{path}: {type(e).__name__}: {e}") from e
 
     def _exchange(
         self,
@@ -89,33 +90,25 @@ class Connections:
             r = conn.getresponse()
             data = r.read()  # IncompleteRead if the node closes before Content-Length bytes
         except BaseException:
-            self._drop(conn)
+            conn.close()
             raise
-        if r.will_close:
-            self._drop(conn)
+        self._give_back(conn, keep=not r.will_close)
         return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
 
     def _connect(self) -> http.client.HTTPConnection:
         cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        conn = cls(self.host, self.port, timeout=self.timeout)
-        self.local.conn = conn
-        with self.lock:
-            self.open.add(conn)
-        return conn
+        return cls(self.host, self.port, timeout=self.timeout)
 
-    def _drop(self, conn: http.client.HTTPConnection) -> None:
+    def _give_back(self, conn: http.client.HTTPConnection, keep: bool) -> None:
+        with self.lock:
+            if keep and len(self.idle) < IDLE:
+                self.idle.append(conn)
+                return
         conn.close()
-        if getattr(self.local, "conn", None) is conn:
-            self.local.conn = None
-        with self.lock:
-            self.open.discard(conn)
-
-    def _error(self, method: str, path: str, e: BaseException) -> PeerError:
-        return PeerError(f"{method} {self.url}{path}: {type(e).__name__}: {e}")
 
     def close(self) -> None:
         with self.lock:
-            conns, self.open = self.open, set()
+            conns, self.idle = self.idle, []
         for conn in conns:
             conn.close()
 

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lunan.federation.peer import Peer, PeerError
+from lunan.federation.peer import IDLE, Peer, PeerError
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -28,6 +28,10 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"ok")
         elif self.path == "/slow":
             threading.Event().wait(1)
+            self._head(200, 2)
+            self.wfile.write(b"ok")
+        elif self.path == "/together":
+            self.server.together.wait()  # type: ignore[attr-defined]
             self._head(200, 2)
             self.wfile.write(b"ok")
         elif self.path == "/missing":
@@ -59,6 +63,7 @@ class Handler(BaseHTTPRequestHandler):
 def server() -> Iterator[ThreadingHTTPServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.connections = set()  # type: ignore[attr-defined]
+    httpd.together = threading.Barrier(IDLE + 2, timeout=10)  # type: ignore[attr-defined]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
@@ -77,19 +82,33 @@ def peer(server: ThreadingHTTPServer) -> Iterator[Peer]:
     peer.close()
 
 
-def test_a_thread_reuses_its_connection(server: ThreadingHTTPServer, peer: Peer) -> None:
+def test_requests_one_after_another_reuse_one_connection(
+    server: ThreadingHTTPServer, peer: Peer
+) -> None:
     assert [peer.get(f"/a{i}") for i in range(5)] == [f"/a{i}".encode() * 1000 for i in range(5)]
     assert len(server.connections) == 1  # type: ignore[attr-defined]
 
 
-def test_threads_fetch_at_once_on_connections_of_their_own(
+def test_threads_fetch_at_once_on_connections_of_their_own_and_leave_none_behind(
     server: ThreadingHTTPServer, peer: Peer
 ) -> None:
     paths = [f"/p{i}" for i in range(40)]
-    with ThreadPoolExecutor(4) as pool:
-        bodies = list(pool.map(peer.get, paths))
-    assert bodies == [p.encode() * 1000 for p in paths]
+    for _ in range(5):  # a follower's fetchers: new threads for each catch-up
+        with ThreadPoolExecutor(4) as pool:
+            bodies = list(pool.map(peer.get, paths))
+        assert bodies == [p.encode() * 1000 for p in paths]
+    # The threads are gone; their connections were given back and taken again, not left open.
     assert 1 <= len(server.connections) <= 4  # type: ignore[attr-defined]
+    assert len(peer.transport.idle) == len(server.connections)  # type: ignore[attr-defined]
+
+
+def test_more_requests_at_once_than_are_kept_idle_close_the_extra_connections(
+    server: ThreadingHTTPServer, peer: Peer
+) -> None:
+    with ThreadPoolExecutor(IDLE + 2) as pool:  # all in flight together: one connection each
+        assert list(pool.map(peer.get, ["/together"] * (IDLE + 2))) == [b"ok"] * (IDLE + 2)
+    assert len(server.connections) == IDLE + 2  # type: ignore[attr-defined]
+    assert len(peer.transport.idle) == IDLE  # type: ignore[attr-defined]
 
 
 def test_a_connection_the_node_closed_is_replaced(server: ThreadingHTTPServer, peer: Peer) -> None:
@@ -102,7 +121,7 @@ def test_a_kept_alive_connection_dropped_while_idle_is_retried_once(
     server: ThreadingHTTPServer, peer: Peer
 ) -> None:
     assert peer.get("/first") == b"/first" * 1000
-    for conn in list(peer.transport.open):  # type: ignore[attr-defined]
+    for conn in peer.transport.idle:  # type: ignore[attr-defined]
         conn.sock.shutdown(socket.SHUT_RDWR)  # as a node's idle timeout does, seen from here
     assert peer.get("/second") == b"/second" * 1000
 
