@@ -29,12 +29,10 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy --strict lunan
 
-# One worker per core and one more (pytest-xdist): the end-to-end tests spend much of their time
-# waiting for node processes, and with one per core the cores sat idle a third of the run.
-# Tests sharing an expensive fixture stay on one worker (tests/conftest.py groups them).
-WORKERS := $(shell $(PYTHON) -c "import os; print((os.cpu_count() or 1) + 1)")
+# One worker per core (pytest-xdist); tests sharing an expensive fixture stay on one worker
+# (tests/conftest.py groups them).
 pytest: $(VENV)/.test
-	$(BIN)/pytest -n $(WORKERS) --dist loadgroup
+	$(BIN)/pytest -n auto --dist loadgroup
 
 test: lint typecheck pytest
 
