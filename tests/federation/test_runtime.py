@@ -84,6 +84,8 @@ def test_the_loop_catches_up_without_pausing_between_rounds(
         # An interval no test would wait out: the rounds must follow each other at once.
         worker = threading.Thread(target=fed.run, args=(stop, 3600.0))
         worker.start()
+        worker.join(timeout=60)
+        stop.set()  # a loop that paused after its first round stops here, with one round done
         worker.join()
         assert rounds == [True, False]
         assert replicated(fed) == size
