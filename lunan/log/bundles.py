@@ -114,8 +114,12 @@ def entries(conn: Connection, log_id: int, begin: int, end: int) -> list[bytes]:
 def encoded(conn: Connection, log_id: int, begin: int, end: int) -> bytes:
     """Entries [begin, end) in the entry-bundle encoding, cut from the stored bytes (each
     bundle checked whole first); BundleError as for `pieces`."""
-    parts: list[bytes] = []
+    parts: list[tiles.Encoded] = []
     for bundle, lo, hi in _spans(conn, log_id, begin, end):
+        if hi - lo == bundle.width:  # the whole bundle: check it, copy nothing out
+            _check_width(bundle, _counted(bundle))
+            parts.append(bundle.data)
+            continue
         run = _run(bundle)
         if hi < len(run):
             run = run.split(hi)[0]
@@ -164,7 +168,7 @@ def write(conn: Connection, log_id: int, start: int, run: tiles.EntryRun) -> Non
         held_now = "no entries" if top is None else f"entries up to {top}"
         raise StaleAppend(f"the log holds {held_now}, but an append starts at {start}")
     held, idx = start % WIDTH, start // WIDTH
-    rows: list[tuple[int, int, int, int, bytes]] = []
+    rows: list[tuple[int, int, int, int, tiles.Encoded]] = []
     if held:
         head, run = run.split(WIDTH - held)
         if held + len(head) < WIDTH:
@@ -197,9 +201,24 @@ def _run(bundle: Bundle) -> tiles.EntryRun:
     try:
         run = tiles.EntryRun.parse(bundle.data)
     except ValueError as e:
-        raise BundleError(f"entry bundle {bundle.idx} is malformed: {e}") from e
-    if len(run) != bundle.width or bundle.width > WIDTH:
-        raise BundleError(
-            f"entry bundle {bundle.idx} holds {len(run)} entries where its row says {bundle.width}"
-        )
+        raise _malformed(bundle, e) from e
+    _check_width(bundle, len(run))
     return run
+
+
+def _counted(bundle: Bundle) -> int:
+    try:
+        return tiles.count_entries(bundle.data)
+    except ValueError as e:
+        raise _malformed(bundle, e) from e
+
+
+def _malformed(bundle: Bundle, e: ValueError) -> BundleError:
+    return BundleError(f"entry bundle {bundle.idx} is malformed: {e}")
+
+
+def _check_width(bundle: Bundle, count: int) -> None:
+    if count != bundle.width or bundle.width > WIDTH:
+        raise BundleError(
+            f"entry bundle {bundle.idx} holds {count} entries where its row says {bundle.width}"
+        )

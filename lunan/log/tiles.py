@@ -131,6 +131,20 @@ def bundle_entries(entries: Sequence[bytes]) -> bytes:
 MAX_RANGE = 16 * TILE_WIDTH
 
 
+def count_entries(data: bytes) -> int:
+    """How many entries a tlog-tiles entry bundle holds, walking its length prefixes without
+    copying the entries out (half the work of `unbundle_entries`); ValueError as there."""
+    count, i, n = 0, 0, len(data)
+    while i < n:
+        if i + 2 > n:
+            raise ValueError("entry bundle ends inside a length prefix")
+        i += 2 + (data[i] << 8 | data[i + 1])
+        count += 1
+    if i > n:
+        raise ValueError("entry bundle ends inside an entry")
+    return count
+
+
 def unbundle_entries(data: bytes) -> list[bytes]:
     """The entries of a tlog-tiles entry bundle; ValueError if it is cut short."""
     out: list[bytes] = []
@@ -147,6 +161,9 @@ def unbundle_entries(data: bytes) -> list[bytes]:
     return out
 
 
+Encoded = bytes | memoryview  # entries in the entry-bundle encoding
+
+
 @dataclass(frozen=True)
 class EntryRun:
     """Consecutive entries together with their entry-bundle encoding. Made from one of the two
@@ -154,7 +171,7 @@ class EntryRun:
     bytes it received and hashes the entries cut from them."""
 
     entries: list[bytes]
-    data: bytes
+    data: Encoded  # a cut is a view of the bytes it was cut from, not a copy
 
     @classmethod
     def parse(cls, data: bytes) -> EntryRun:
@@ -167,9 +184,10 @@ class EntryRun:
     def split(self, k: int) -> tuple[EntryRun, EntryRun]:
         """The first k entries, and the rest."""
         cut = sum(map(len, self.entries[:k])) + 2 * k
+        view = memoryview(self.data)
         return (
-            EntryRun(self.entries[:k], self.data[:cut]),
-            EntryRun(self.entries[k:], self.data[cut:]),
+            EntryRun(self.entries[:k], view[:cut]),
+            EntryRun(self.entries[k:], view[cut:]),
         )
 
     def chunks(self, width: int) -> list[EntryRun]:
@@ -177,8 +195,9 @@ class EntryRun:
         lengths = [0, *accumulate(map(len, self.entries))]  # bytes of the first k entries
         n = len(self.entries)
         bounds = [(lo, min(lo + width, n)) for lo in range(0, n, width)]
+        view = memoryview(self.data)
         return [
-            EntryRun(self.entries[lo:hi], self.data[lengths[lo] + 2 * lo : lengths[hi] + 2 * hi])
+            EntryRun(self.entries[lo:hi], view[lengths[lo] + 2 * lo : lengths[hi] + 2 * hi])
             for lo, hi in bounds
         ]
 

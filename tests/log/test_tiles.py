@@ -56,11 +56,34 @@ def test_entry_bundles_round_trip(entries: list[bytes]) -> None:
     assert list(tiles.unbundle_entries(tiles.bundle_entries(entries))) == entries
 
 
+@given(st.lists(st.binary(max_size=300), max_size=40))
+def test_counting_a_bundle_agrees_with_unbundling_it(entries: list[bytes]) -> None:
+    assert tiles.count_entries(tiles.bundle_entries(entries)) == len(entries)
+
+
+@given(st.lists(st.binary(max_size=300), min_size=1, max_size=40), st.data())
+def test_counting_refuses_every_truncated_bundle_that_unbundling_refuses(
+    entries: list[bytes], data: st.DataObject
+) -> None:
+    bundle = tiles.bundle_entries(entries)
+    cut = bundle[: data.draw(st.integers(0, len(bundle) - 1))]
+    try:
+        expected: str | int = len(tiles.unbundle_entries(cut))
+    except ValueError as e:
+        expected = str(e)
+    try:
+        counted: str | int = tiles.count_entries(cut)
+    except ValueError as e:
+        counted = str(e)
+    assert counted == expected
+
+
 def test_truncated_entry_bundles_are_refused() -> None:
     data = tiles.bundle_entries([b"hello", b"world"])
     for cut in (1, 3, len(data) - 1):
-        with pytest.raises(ValueError, match="ends inside"):
-            list(tiles.unbundle_entries(data[:cut]))
+        for read in (tiles.unbundle_entries, tiles.count_entries):
+            with pytest.raises(ValueError, match="ends inside"):
+                read(data[:cut])
 
 
 def test_nodes_map_to_the_tile_that_holds_them() -> None:
