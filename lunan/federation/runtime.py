@@ -193,9 +193,11 @@ class Federation:
         True if a member's log is still being caught up: the next round need not wait."""
         behind = False
         for state in self.members:
-            if now < state.next_try or state.follower.stopped:
+            if now < state.next_try:
                 continue
             try:
+                if state.follower.stopped:  # a query: inside, as a database error can be
+                    continue
                 # A long catch-up takes turns with the rest: a round's share at a time.
                 state.follower.sync(until=time.monotonic() + self.round_share)
                 self._collect_cosignatures(state)

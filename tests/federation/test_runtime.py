@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from factories import entries, free_ports, serve_in_thread
+from sqlalchemy.exc import OperationalError
 
 from lunan import demo, node
 from lunan.federation import follower
@@ -98,3 +99,23 @@ def test_a_round_takes_as_many_segments_as_its_share_of_time_allows(
     with following(directory, round_share=3600.0) as fed:
         assert fed.step(0.0) is False
         assert replicated(fed) == size
+
+
+def test_a_database_error_in_a_round_is_a_retry_later_not_the_end_of_the_loop(
+    two_members: tuple[Path, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a member is stopped is a query: with the database away (a PostgreSQL restart,
+    a busy SQLite) the round records the error and the next one tries again."""
+    directory, size = two_members
+
+    def database_away(*args: object) -> bool:
+        raise OperationalError("SELECT alerts", {}, Exception("database is locked"))
+
+    with following(directory, round_share=3600.0) as fed:
+        monkeypatch.setattr(follower, "open_alert", database_away)
+        assert fed.step(0.0) is False
+        [state] = fed.members
+        assert state.failures == 1 and "database is locked" in (state.last_error or "")
+        monkeypatch.undo()
+        fed.step(state.next_try)
+        assert (state.failures, state.last_error, replicated(fed)) == (0, None, size)
