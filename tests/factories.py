@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -1007,9 +1007,9 @@ class InProcess:
         self.client = TestClient(app, base_url=base_url)
 
     def request(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+        self, method: str, path: str, headers: peer_http.Headers, body: bytes
     ) -> peer_http.Response:
-        r = self.client.request(method, path, content=body, headers=dict(headers))
+        r = self.client.request(method, path, content=body, headers=dict(headers()))
         headers_lower = {k.lower(): v for k, v in r.headers.items()}
         return peer_http.Response(r.status_code, headers_lower, r.content)
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from lunan.log import tiles
+
 
 class PeerError(Exception):
     """A peer that is down, slow, or answers something we cannot use. Retry later."""
@@ -30,20 +32,28 @@ class Response:
 
 # Adds authentication headers (RFC 9421) to an outgoing request: (method, url, body) -> headers.
 Signer = Callable[[str, str, bytes], Mapping[str, str]]
+# A request's headers, made anew for each time it is sent (a new signature, a new nonce).
+Headers = Callable[[], Mapping[str, str]]
+
+# The largest answer a member may send: 4,096 entries of the largest size (a uint16 length).
+# A longer one is refused before it is read, whatever the node says it holds.
+MAX_BODY = tiles.MAX_RANGE * (2 + 0xFFFF)
 
 
 class Transport(Protocol):
     """How requests reach the node: `Connections`, or an in-process app in tests."""
 
-    def request(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+    def request(self, method: str, path: str, headers: Headers, body: bytes) -> Response:
         """Send one request; PeerError if no complete response came back."""
         ...
 
     def close(self) -> None: ...
 
 
-# A kept-alive connection the node closed while idle fails on first use in one of these ways;
-# the request never reached the node, so it is sent again once on a new connection.
+# A kept-alive connection the node closed while idle fails on first use in one of these ways.
+# The request is sent once more on a new connection, signed anew: had the node seen it after
+# all (it reset the connection only after reading it), the first signature's nonce would be
+# refused as replayed, and recorded as a refusal against us.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 IDLE = 8  # connections kept open between requests; more are closed once answered
 
@@ -63,8 +73,9 @@ class Connections:
         self.timeout = timeout
         self.idle: list[http.client.HTTPConnection] = []
         self.lock = threading.Lock()
+        self.closed = False  # a request still in flight when closed closes its connection
 
-    def request(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+    def request(self, method: str, path: str, headers: Headers, body: bytes) -> Response:
         with self.lock:
             conn = self.idle.pop() if self.idle else None
         try:
@@ -76,23 +87,26 @@ class Connections:
             return self._exchange(self._connect(), method, path, headers, body)
         except (OSError, http.client.HTTPException) as e:
             raise PeerError(f"{method} {self.url}{path}: {type(e).__name__}: {e}") from e
+        except PeerError as e:
+            raise PeerError(f"{method} {self.url}{path}: {e}") from e
 
     def _exchange(
         self,
         conn: http.client.HTTPConnection,
         method: str,
         path: str,
-        headers: Mapping[str, str],
+        headers: Headers,
         body: bytes,
     ) -> Response:
         try:
-            conn.request(method, self.prefix + path, body=body or None, headers=dict(headers))
+            conn.request(method, self.prefix + path, body=body or None, headers=dict(headers()))
             r = conn.getresponse()
-            data = r.read()  # IncompleteRead if the node closes before Content-Length bytes
+            data = _body(r)
         except BaseException:
             conn.close()
             raise
-        self._give_back(conn, keep=not r.will_close)
+        # A body of unknown length was read to a limit, not to its end: never reuse that one.
+        self._give_back(conn, keep=not r.will_close and r.length is not None)
         return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
 
     def _connect(self) -> http.client.HTTPConnection:
@@ -101,16 +115,28 @@ class Connections:
 
     def _give_back(self, conn: http.client.HTTPConnection, keep: bool) -> None:
         with self.lock:
-            if keep and len(self.idle) < IDLE:
+            if keep and not self.closed and len(self.idle) < IDLE:
                 self.idle.append(conn)
                 return
         conn.close()
 
     def close(self) -> None:
         with self.lock:
-            conns, self.idle = self.idle, []
+            conns, self.idle, self.closed = self.idle, [], True
         for conn in conns:
             conn.close()
+
+
+def _body(r: http.client.HTTPResponse) -> bytes:
+    """The whole body, or PeerError if it is longer than any answer a member may send."""
+    if r.length is not None:
+        if r.length > MAX_BODY:
+            raise PeerError(f"the answer is {r.length} bytes, more than {MAX_BODY} allowed")
+        return r.read()  # IncompleteRead if the node closes before Content-Length bytes
+    data = r.read(MAX_BODY + 1)  # chunked, or until the node closes
+    if len(data) > MAX_BODY:
+        raise PeerError(f"the answer is longer than the {MAX_BODY} bytes allowed")
+    return data
 
 
 class Peer:
@@ -129,7 +155,11 @@ class Peer:
 
     def request(self, method: str, path: str, body: bytes = b"") -> Response:
         url = self.url + path
-        headers = dict(self.sign(method, url, body)) if self.sign else {}
+        sign = self.sign
+
+        def headers() -> Mapping[str, str]:
+            return sign(method, url, body) if sign else {}
+
         return self.transport.request(method, path, headers, body)
 
     def get(self, path: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from lunan.federation import peer as peer_http
 from lunan.federation.peer import IDLE, Peer, PeerError
 
 
@@ -36,6 +38,22 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"ok")
         elif self.path == "/missing":
             self._head(404, 0)
+        elif self.path == "/reset":  # read the request, then reset instead of answering
+            self.server.signatures.append(self.headers["Signature"])  # type: ignore[attr-defined]
+            if len(self.server.signatures) == 1:  # type: ignore[attr-defined]
+                linger = struct.pack("ii", 1, 0)  # close with RST, not FIN
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                self.close_connection = True
+                return
+            self._head(200, 2)
+            self.wfile.write(b"ok")
+        elif self.path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for _ in range(3):
+                self.wfile.write(b"10\r\n" + b"x" * 16 + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
         else:
             body = self.path.encode() * 1000
             self._head(200, len(body))
@@ -63,6 +81,7 @@ class Handler(BaseHTTPRequestHandler):
 def server() -> Iterator[ThreadingHTTPServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.connections = set()  # type: ignore[attr-defined]
+    httpd.signatures = []  # type: ignore[attr-defined]
     httpd.together = threading.Barrier(IDLE + 2, timeout=10)  # type: ignore[attr-defined]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -167,3 +186,48 @@ def test_a_post_carries_its_body_and_signed_headers(server: ThreadingHTTPServer)
 def test_a_url_that_is_not_http_is_refused() -> None:
     with pytest.raises(ValueError, match="not an http"):
         Peer("ftp://example.org")
+
+
+def test_a_request_sent_again_is_signed_again(server: ThreadingHTTPServer) -> None:
+    """The node read the first request before it reset the connection: had the retry carried
+    the same signature, the node would refuse it as replayed and record it against us."""
+    signed = iter(range(100))
+
+    def sign(method: str, target: str, body: bytes) -> dict[str, str]:
+        return {"Signature": f"sig-{next(signed)}"}
+
+    with closing(Peer(url(server), sign)) as signing:
+        signing.get("/first")  # leaves a kept-alive connection, which the retry needs
+        assert signing.get("/reset") == b"ok"
+    assert server.signatures == ["sig-1", "sig-2"]  # type: ignore[attr-defined]
+
+
+def test_an_answer_longer_than_any_member_may_send_is_refused_unread(
+    server: ThreadingHTTPServer, peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(peer_http, "MAX_BODY", 3000)
+    with pytest.raises(PeerError, match=r"GET .*/long: the answer is 5000 bytes, more than 3000"):
+        peer.get("/long")
+    assert peer.get("/x") == b"/x" * 1000  # within the limit (2,000 bytes), on a new connection
+
+
+def test_a_chunked_answer_is_read_up_to_the_limit_only(
+    server: ThreadingHTTPServer, peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert peer.get("/chunked") == b"x" * 48
+    monkeypatch.setattr(peer_http, "MAX_BODY", 40)
+    with pytest.raises(PeerError, match="longer than the 40 bytes allowed"):
+        peer.get("/chunked")
+    assert peer.transport.idle == []  # type: ignore[attr-defined]
+
+
+def test_a_connection_in_use_when_the_peer_closes_is_closed_once_answered(
+    server: ThreadingHTTPServer, peer: Peer
+) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(peer.get, "/slow")
+        while not server.connections:  # type: ignore[attr-defined]
+            threading.Event().wait(0.01)
+        peer.close()
+        assert answer.result() == b"ok"
+    assert peer.transport.idle == []  # type: ignore[attr-defined]
