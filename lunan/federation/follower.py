@@ -303,10 +303,16 @@ class _SignedSteps:
 
     def _page(self) -> None:
         path = f"/api/v1/log/checkpoints?after={self.after}&limit={PAGE}"
-        items = json.loads(self.follower.peer.get(path)).get("checkpoints", [])
-        self.ended = len(items) < PAGE
-        for item in items:
-            signed = str(item["note"])
+        body = self.follower.peer.get(path)
+        try:
+            notes = [str(item["note"]) for item in json.loads(body)["checkpoints"]]
+        except (ValueError, KeyError, TypeError) as e:
+            raise PeerError(
+                f"{self.follower.origin}: {path} is not a list of signed checkpoints "
+                f"({type(e).__name__}: {e})"
+            ) from e
+        self.ended = len(notes) < PAGE
+        for signed in notes:
             checkpoint = self.follower._open(signed)
             if checkpoint.size <= self.after:
                 raise PeerError(f"{self.follower.origin} lists checkpoints out of order")

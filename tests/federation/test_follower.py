@@ -126,6 +126,35 @@ def test_entries_that_do_not_match_the_checkpoint_are_not_stored_and_not_a_fork(
     assert f.sync() == 300
 
 
+@pytest.mark.parametrize(
+    "listed",
+    [
+        b"not json",
+        b"[]",
+        b'{"other": []}',
+        b'{"checkpoints": {"note": "x"}}',
+        b'{"checkpoints": [3]}',
+    ],
+)
+def test_a_garbled_list_of_checkpoints_is_a_retry_naming_the_member_and_the_path(
+    follower: tuple[Follower, StorePeer], member: Log, listed: bytes
+) -> None:
+    f, peer = follower
+    member.append(entries(0, 10))
+    answer = peer.get
+
+    def garbled(path: str) -> bytes:
+        return listed if path.startswith("/api/v1/log/checkpoints?") else answer(path)
+
+    peer.get = garbled  # type: ignore[method-assign]
+    pattern = r"^lunan/371300: /api/v1/log/checkpoints\?after=0&limit=1000 is not a list of signed"
+    with pytest.raises(PeerError, match=pattern):
+        f.sync()
+    assert f.store.size() == 0
+    peer.get = answer  # type: ignore[method-assign]
+    assert f.sync() == 11
+
+
 def test_a_checkpoint_not_signed_by_the_member_key_is_refused_and_not_a_fork(
     follower: tuple[Follower, StorePeer], member: Log, tmp_path: Path
 ) -> None:
