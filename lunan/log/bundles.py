@@ -218,7 +218,12 @@ def _malformed(bundle: Bundle, e: ValueError) -> BundleError:
 
 
 def _check_width(bundle: Bundle, count: int) -> None:
-    if count != bundle.width or bundle.width > WIDTH:
+    if bundle.width > WIDTH:
+        raise BundleError(
+            f"entry bundle {bundle.idx}: its row says {bundle.width} entries, "
+            f"more than a bundle holds ({WIDTH})"
+        )
+    if count != bundle.width:
         raise BundleError(
             f"entry bundle {bundle.idx} holds {count} entries where its row says {bundle.width}"
         )

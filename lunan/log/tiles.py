@@ -182,7 +182,8 @@ class EntryRun:
         return cls(list(entries), bundle_entries(entries))
 
     def split(self, k: int) -> tuple[EntryRun, EntryRun]:
-        """The first k entries, and the rest."""
+        """The first k entries, and the rest (the whole run and an empty one if k ≥ its length:
+        an append that does not fill the bundle it continues)."""
         cut = sum(map(len, self.entries[:k])) + 2 * k
         view = memoryview(self.data)
         return (

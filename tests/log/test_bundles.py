@@ -796,7 +796,13 @@ def _too_narrow(engine: Engine, log_id: int, idx: int) -> str:
 
 def _too_wide(engine: Engine, log_id: int, idx: int) -> str:
     _change_bundle(engine, log_id, idx, width=300)
-    return f"entry bundle {idx} holds 256 entries where its row says 300"
+    return f"entry bundle {idx}: its row says 300 entries, more than a bundle holds (256)"
+
+
+def _too_wide_and_as_many(engine: Engine, log_id: int, idx: int) -> str:
+    [data] = [d for i, _, _, d in stored_rows(engine, log_id) if i == idx]
+    _change_bundle(engine, log_id, idx, width=300, data=data + b"\x00\x00" * 44)
+    return f"entry bundle {idx}: its row says 300 entries, more than a bundle holds (256)"
 
 
 DAMAGE = [
@@ -805,6 +811,7 @@ DAMAGE = [
     pytest.param(_an_entry_more, id="data-an-entry-more"),
     pytest.param(_too_narrow, id="row-width-200"),
     pytest.param(_too_wide, id="row-width-300"),
+    pytest.param(_too_wide_and_as_many, id="row-width-300-and-300-entries"),
 ]
 
 
@@ -852,7 +859,9 @@ def test_unpack_checks_a_bundle_against_its_row() -> None:
     with pytest.raises(bundles.BundleError, match="entry bundle 7 is malformed"):
         bundles.unpack(bundles.Bundle(7, 3, data + b"\x00"))
     full = tiles.bundle_entries([b""] * 257)
-    with pytest.raises(bundles.BundleError, match="entry bundle 7 holds 257"):
+    with pytest.raises(
+        bundles.BundleError, match=r"its row says 257 entries, more than .* \(256\)"
+    ):
         bundles.unpack(bundles.Bundle(7, 257, full))
 
 
