@@ -41,6 +41,8 @@ class Submitter:
                 self._submit_to(w, size, signed)
             except PeerError as e:
                 errors.append(str(e))
+            except Exception as e:  # one witness's odd answer must not keep the others waiting
+                errors.append(f"witness {w.verifier.name}: {type(e).__name__}: {e}")
         if errors:
             raise PeerError("; ".join(errors))
 
@@ -67,7 +69,7 @@ class Submitter:
             proof = self.log.store.consistency_proof(old, size) if 0 < old < size else []
             r = w.peer.request("POST", ADD_CHECKPOINT, format_request(old, proof, signed))
             if r.status == 409 and r.headers.get("content-type", "").startswith("text/x.tlog.size"):
-                old = int(r.body.decode().strip())  # the witness tells us where it stands
+                old = _cosigned_size(w, r.body)  # the witness tells us where it stands
                 w.old = old
                 continue
             if r.status != 200:
@@ -105,3 +107,14 @@ def served_checkpoint(log: Log, witnesses: list[note.Verifier]) -> str:
     stored = cosigned.lines_for(log.engine, log.store.log_id, size)
     lines, _ = cosigned.verified(body, note.add_signatures(signed, stored), witnesses)
     return note.add_signatures(signed, lines) if lines else signed
+
+
+def _cosigned_size(w: WitnessPeer, body: bytes) -> int:
+    """The size a witness says it last cosigned (its 409 answer), checked to be one."""
+    try:
+        size = int(body.decode("ascii").strip())
+    except ValueError as e:  # UnicodeDecodeError included
+        raise PeerError(f"witness {w.verifier.name}: 409 without a size: {body[:40]!r}") from e
+    if not 0 <= size < cp.MAX_SIZE:
+        raise PeerError(f"witness {w.verifier.name}: 409 with size {size}, not a log size")
+    return size
