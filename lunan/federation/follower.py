@@ -107,6 +107,8 @@ class Follower:
             return 0
         served = self.peer.get("/log/v1/checkpoint").decode("utf-8", "replace")
         latest = self._open(served)
+        if latest.size >= cp.MAX_SIZE:
+            raise PeerError(f"{self.origin} shows size {latest.size}, beyond what a log can hold")
         self.seen_size, self.served = latest.size, served
         stored = self.store.latest()
         size = stored[0] if stored else 0
@@ -328,7 +330,8 @@ class _EntryStream:
     def __init__(self, follower: Follower, begin: int, end: int) -> None:
         self.follower = follower
         step = tiles.MAX_RANGE
-        self.ranges = deque((b, min(end, b + step)) for b in range(begin, end, step))
+        # Made as they are needed: the end is what the member signed, not yet what it holds.
+        self.ranges = ((b, min(end, b + step)) for b in range(begin, end, step))
         self.pool = ThreadPoolExecutor(max_workers=FETCHES_IN_FLIGHT)
         self.pending: deque[tuple[tuple[int, int], Future[bytes]]] = deque()
         self.held: deque[tiles.EntryRun] = deque()  # received, not yet taken
@@ -343,8 +346,10 @@ class _EntryStream:
         self.pool.shutdown(wait=True)
 
     def _refill(self) -> None:
-        while self.ranges and len(self.pending) < FETCHES_IN_FLIGHT:
-            bounds = self.ranges.popleft()
+        while len(self.pending) < FETCHES_IN_FLIGHT:
+            bounds = next(self.ranges, None)
+            if bounds is None:
+                return
             self.pending.append((bounds, self.pool.submit(self._fetch, bounds)))
 
     def _fetch(self, bounds: tuple[int, int]) -> bytes:

@@ -11,6 +11,9 @@ from lunan.crypto import note
 from lunan.log.merkle import HASH_SIZE
 
 _SIZE = re.compile(r"^(0|[1-9][0-9]{0,19})$")
+# The format allows sizes up to 2^64 - 1; a node keeps sizes in signed 64-bit columns, so a
+# checkpoint of 2^63 entries or more is one no node can hold, and is refused where it arrives.
+MAX_SIZE = 1 << 63
 
 
 class CheckpointError(ValueError):

@@ -10,6 +10,10 @@ from __future__ import annotations
 from lunan.crypto import note
 
 HEADER = "cosignature/v1\n"
+# The format allows a u64 time; nodes store it in signed 64-bit columns. A cosignature dated
+# past 2^63 seconds (billions of years) is refused like one that does not verify, so that one
+# witness's odd line cannot stop a node storing the others.
+MAX_TIMESTAMP = 1 << 63
 
 
 class CosignatureError(ValueError):
@@ -39,6 +43,8 @@ def verify(body: str, signature: note.NoteSignature, verifier: note.Verifier) ->
     if len(signature.signature) != 8 + 64:
         raise CosignatureError("cosignature must hold an 8-byte time and a 64-byte signature")
     timestamp = int.from_bytes(signature.signature[:8], "big")
+    if timestamp >= MAX_TIMESTAMP:
+        raise CosignatureError(f"cosignature by {verifier.name} is dated {timestamp}, past 2^63")
     if not verifier.verify(message(body, timestamp), signature.signature[8:]):
         raise CosignatureError(f"cosignature by {verifier.name} does not verify")
     return timestamp

@@ -104,6 +104,10 @@ class Witness:
             raise WitnessError(
                 400, "old-above-size", f"old size {request.old} is above {checkpoint.size}"
             )
+        if checkpoint.size >= cp.MAX_SIZE:
+            raise WitnessError(
+                400, "size-too-large", f"size {checkpoint.size} is beyond what a log can hold"
+            )
         if self.forked(origin):
             raise WitnessError(422, "log-forked", f"{origin} has forked: this witness stopped")
         self._check_replica(origin, checkpoint, request.checkpoint)
@@ -167,14 +171,14 @@ class Witness:
 
     @staticmethod
     def _check_proof(request: AddCheckpoint, checkpoint: cp.Checkpoint, root: bytes | None) -> None:
+        if root is not None and request.old == checkpoint.size and root != checkpoint.root:
+            # The log signed two different trees of one size (size 0 included): the spec
+            # answers 409. Not a size mismatch a client could recover from: no size given.
+            raise WitnessError(409, "root-mismatch", "same size as last cosigned, different root")
         if request.old == 0 or root is None:
             if request.proof:
                 raise WitnessError(422, "bad-proof", "the proof must be empty from size 0")
             return
-        if request.old == checkpoint.size and root != checkpoint.root:
-            # The log signed two different trees of one size: the spec answers 409.
-            # Not a size mismatch a client could recover from: a problem document, no size.
-            raise WitnessError(409, "root-mismatch", "same size as last cosigned, different root")
         try:
             merkle.verify_consistency(
                 request.old, checkpoint.size, request.proof, root, checkpoint.root

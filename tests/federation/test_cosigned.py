@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from factories import make_node
 
 from lunan import node
 from lunan.crypto import note
 from lunan.federation import cosigned
+from lunan.log import cosignature
 
 
 def _sig(name: str) -> note.NoteSignature:
@@ -31,3 +33,19 @@ def test_each_witness_counts_with_the_largest_size_it_cosigned(
     cosigned.store(engine, node.OWN_LOG_ID, 12, [_sig("c/witness")], [0])  # a duplicate: ignored
     assert cosigned.last_cosigned(engine, node.OWN_LOG_ID, "c/witness") == 12
     engine.dispose()
+
+
+def test_a_cosignature_dated_past_what_a_node_stores_is_left_out_and_the_rest_kept() -> None:
+    """One witness's line dated past 2^63 seconds would make storing the note's cosignatures
+    fail for every follower, each round: it is refused like one that does not verify."""
+    body = "lunan/371300\n3\n" + "A" * 43 + "=\n"
+    keys = {n: note.Signer(n, Ed25519PrivateKey.generate(), note.COSIGNATURE_V1) for n in "ab"}
+    odd = cosignature.cosign(body, keys["a"], cosignature.MAX_TIMESTAMP)
+    fine = cosignature.cosign(body, keys["b"], 1_700_000_000)
+    signed = note.sign_note(body, [note.Signer("lunan/371300", Ed25519PrivateKey.generate())])
+    served = note.add_signatures(signed, [odd, fine])
+    verifiers = [note.parse_vkey(k.vkey()) for k in keys.values()]
+    lines, stamps = cosigned.verified(body, served, verifiers)
+    assert (lines, stamps) == ([fine], [1_700_000_000])
+    with pytest.raises(cosignature.CosignatureError, match="past 2\\^63"):
+        cosignature.verify(body, odd, verifiers[0])

@@ -210,3 +210,21 @@ def test_threads_switch_often_only_while_a_catch_up_of_several_segments_runs(
     assert f.sync() == 700
     assert seen[0] == usual and set(seen[1:]) == {following.SWITCH_INTERVAL}
     assert sys.getswitchinterval() == usual
+
+
+def test_a_member_showing_a_size_no_log_can_hold_is_refused_before_anything_is_fetched(
+    follower: tuple[Follower, StorePeer], member: Log
+) -> None:
+    f, peer = follower
+    huge = cp.sign(cp.Checkpoint(member.signer.name, (1 << 63) + 5, b"\x01" * 32), member.signer)
+    asked: list[str] = []
+    answer = peer.get
+
+    def claiming(path: str) -> bytes:
+        asked.append(path)
+        return huge.encode() if path == "/log/v1/checkpoint" else answer(path)
+
+    peer.get = claiming  # type: ignore[method-assign]
+    with pytest.raises(PeerError, match="beyond what a log can hold"):
+        f.sync()
+    assert asked == ["/log/v1/checkpoint"] and f.store.size() == 0

@@ -91,6 +91,21 @@ def test_the_same_size_with_another_root_is_409(witness: Witness, log: Log, tmp_
     assert _refused(witness, 1, [], other).status == 409
 
 
+def test_two_trees_of_size_zero_are_409_like_any_other_size(witness: Witness, log: Log) -> None:
+    empty = cp.sign(cp.Checkpoint("lunan/371300", 0, b"\x01" * 32), log.signer)
+    _submit(witness, 0, [], empty)
+    other = cp.sign(cp.Checkpoint("lunan/371300", 0, b"\x02" * 32), log.signer)
+    refused = _refused(witness, 0, [], other)
+    assert (refused.status, refused.slug) == (409, "root-mismatch")
+
+
+def test_a_size_no_log_can_hold_is_400_and_changes_nothing(witness: Witness, log: Log) -> None:
+    huge = cp.sign(cp.Checkpoint("lunan/371300", 1 << 63, b"\x01" * 32), log.signer)
+    refused = _refused(witness, 0, [], huge)
+    assert (refused.status, refused.slug) == (400, "size-too-large")
+    _submit(witness, 0, [], log.checkpoint())  # the witness still stands at nothing cosigned
+
+
 def test_malformed_requests_are_400() -> None:
     for body in (
         b"old 01\n\nx",
