@@ -40,6 +40,7 @@ from lunan.services import NodeParts
 from lunan.sharing import actions as sharing_actions
 from lunan.sharing import queries as sharing
 from lunan.sharing.models import ApprovalTerms, DatasetFields
+from lunan.web.federation import MAX_SIGNED_BODY
 
 LINYI, ZAOZHUANG = demo.City("371300", "临沂"), demo.City("370400", "枣庄")
 SERVICE = "resident-check"
@@ -205,7 +206,7 @@ def _records(n: Running, request_id: str) -> list[Any]:
     return queries.records(n.parts.projector.engine, request_id)
 
 
-def _post(pair: Pair, body: bytes, headers: dict[str, str]) -> httpx.Response:
+def _post(pair: Pair, body: bytes | Iterator[bytes], headers: dict[str, str]) -> httpx.Response:
     url = f"{pair.linyi.url}/exchange/v1/{SERVICE}"
     return httpx.post(url, content=body, headers={"Content-Type": "application/json", **headers})
 
@@ -338,3 +339,17 @@ def test_a_provider_that_is_down_is_unavailable(
             TOURISM_PURPOSE,
             timeout=1,
         )
+
+
+def test_a_signed_request_over_the_size_limit_is_refused_unread(pair: Pair) -> None:
+    """Anyone can send a signature header: the body is not read past 1 MiB before the
+    signature is checked, whether the request gives its length or sends it in chunks."""
+    before = pair.linyi.status()["refused_requests"]
+    body = b"x" * (MAX_SIGNED_BODY + 1)
+    signed = _signed(pair, body)
+    for content in (body, iter([body[:4096], body[4096:]])):  # a length, then chunks
+        r = _post(pair, content, signed)
+        assert r.status_code == 413
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"] == "urn:lunan:problem:request-too-large"
+    assert pair.linyi.status()["refused_requests"] == before  # not a refusal of a member
